@@ -1,0 +1,20 @@
+//! Provider payloads: types, parsing, validation, event keys, and the
+//! normalisation of every delivery to [`NormalisedEvent`] and, where a
+//! callback is due, [`CallbackTask`].
+//!
+//! Pure: no I/O and no AWS SDK, so everything here is unit-testable and
+//! benchmarkable on its own.
+
+pub mod delivery;
+pub mod event;
+pub mod key;
+pub mod lenient;
+pub mod phone;
+pub mod providers;
+pub mod task;
+
+pub use delivery::{Delivery, DecodeError, ParseContext, ParsedEvent, ProviderParser, Rejection};
+pub use event::{CallbackDecision, CallbackReason, CallbackRequest, CallbackWindow, NormalisedEvent, Provider};
+pub use key::{EventKey, InvalidEventKey};
+pub use phone::{PhoneError, PhoneNumber, PhoneRegion};
+pub use task::CallbackTask;

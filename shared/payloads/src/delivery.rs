@@ -27,7 +27,9 @@ impl Delivery<'_> {
     pub fn require_json(&self) -> Result<(), DecodeError> {
         match self.content_type {
             None => Ok(()),
-            Some(ct) if ct == "application/json" || ct == "text/plain" || ct == "text/json" || ct.ends_with("+json") => {
+            Some(ct)
+                if ct == "application/json" || ct == "text/plain" || ct == "text/json" || ct.ends_with("+json") =>
+            {
                 Ok(())
             }
             Some(other) => Err(DecodeError::UnsupportedContentType(other.to_owned())),

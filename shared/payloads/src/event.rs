@@ -126,12 +126,14 @@ impl NormalisedEvent {
             map.insert("occurred_at".into(), Value::from(rfc3339(at)));
         }
         map.insert("attributes".into(), Value::Object(self.attributes.clone()));
-        map
-            .insert("callback".into(), match &self.callback {
+        map.insert(
+            "callback".into(),
+            match &self.callback {
                 CallbackDecision::NotDue => Value::Null,
                 CallbackDecision::Due(r) => Value::from(r.reason.as_str()),
                 CallbackDecision::Unreachable { reason } => Value::from(format!("{}:unreachable", reason.as_str())),
-            });
+            },
+        );
         Value::Object(map)
     }
 }

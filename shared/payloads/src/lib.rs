@@ -13,7 +13,7 @@ pub mod phone;
 pub mod providers;
 pub mod task;
 
-pub use delivery::{Delivery, DecodeError, ParseContext, ParsedEvent, ProviderParser, Rejection};
+pub use delivery::{DecodeError, Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
 pub use event::{CallbackDecision, CallbackReason, CallbackRequest, CallbackWindow, NormalisedEvent, Provider};
 pub use key::{EventKey, InvalidEventKey};
 pub use phone::{PhoneError, PhoneNumber, PhoneRegion};

@@ -25,9 +25,7 @@ impl Default for PhoneRegion {
 impl FromStr for PhoneRegion {
     type Err = PhoneError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        country::Id::from_str(&s.trim().to_ascii_uppercase())
-            .map(PhoneRegion)
-            .map_err(|_| PhoneError::UnknownRegion)
+        country::Id::from_str(&s.trim().to_ascii_uppercase()).map(PhoneRegion).map_err(|_| PhoneError::UnknownRegion)
     }
 }
 
@@ -50,7 +48,8 @@ pub enum PhoneError {
 pub struct PhoneNumber(String);
 
 /// Values providers put in number fields when they have no number.
-const SENTINELS: &[&str] = &["na", "n/a", "null", "none", "unknown", "anonymous", "private", "phone number not available"];
+const SENTINELS: &[&str] =
+    &["na", "n/a", "null", "none", "unknown", "anonymous", "private", "phone number not available"];
 
 impl PhoneNumber {
     /// Parses what a provider sends: `+911234567890`, `911234567890`,

@@ -131,9 +131,10 @@ fn normalise(envelope: Envelope, ctx: &ParseContext) -> Result<NormalisedEvent, 
     let event_uuid =
         uuid::Uuid::try_parse(event_id).map_err(|_| reject("invalid_event_id", "event_id is not a UUID"))?;
     // The hyphenated lower-case form, so `ABC…` and `abc…` are one event.
-    let event_key = EventKey::parse(event_uuid.hyphenated().to_string())
-        .map_err(|e| reject("invalid_event_id", &e.to_string()))?;
-    let occurred_at = optional_time(envelope.created_at.as_deref(), "created_at").map_err(|d| reject("invalid_timestamp", &d))?;
+    let event_key =
+        EventKey::parse(event_uuid.hyphenated().to_string()).map_err(|e| reject("invalid_event_id", &e.to_string()))?;
+    let occurred_at =
+        optional_time(envelope.created_at.as_deref(), "created_at").map_err(|d| reject("invalid_timestamp", &d))?;
 
     let mut attributes = Map::new();
     if let Some(account) = &envelope.client_account_id {
@@ -148,7 +149,8 @@ fn normalise(envelope: Envelope, ctx: &ParseContext) -> Result<NormalisedEvent, 
         "user_feedback" => {
             let survey =
                 envelope.survey_payload.ok_or_else(|| reject("missing_payload", "survey_payload is missing"))?;
-            survey_attributes(survey, ctx.default_region, &mut attributes).map_err(|d| reject("invalid_timestamp", &d))?;
+            survey_attributes(survey, ctx.default_region, &mut attributes)
+                .map_err(|d| reject("invalid_timestamp", &d))?;
             CallbackDecision::NotDue
         }
         // Authentic but unknown to us: store and acknowledge (DESIGN.md).
@@ -196,8 +198,8 @@ fn cmb_callback(
         optional_time(cmb.requested_at.as_deref(), "requested_at").map_err(|d| ("invalid_timestamp", d))?;
     let from = optional_time(cmb.preferred_from_time.as_deref(), "preferred_from_time")
         .map_err(|d| ("invalid_timestamp", d))?;
-    let to = optional_time(cmb.preferred_to_time.as_deref(), "preferred_to_time")
-        .map_err(|d| ("invalid_timestamp", d))?;
+    let to =
+        optional_time(cmb.preferred_to_time.as_deref(), "preferred_to_time").map_err(|d| ("invalid_timestamp", d))?;
     let window = match (from, to) {
         (Some(from), Some(to)) if from <= to => Some(CallbackWindow { from, to }),
         (Some(_), Some(_)) => {

@@ -1,1 +1,6 @@
-fn main() {}
+//! Truecaller for Business webhook receiver (`cmb`, `user_feedback`).
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    pipeline::bootstrap::run(payloads::providers::Truecaller).await
+}

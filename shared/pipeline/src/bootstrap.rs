@@ -1,0 +1,101 @@
+//! Cold start: typed config, AWS clients built once, tokens read once, and
+//! the once-only costs paid before the first request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use lambda_http::{Error, service_fn};
+use payloads::{PhoneNumber, ProviderParser};
+use tracing::info;
+
+use crate::auth::Tokens;
+use crate::config::{Config, TokenSource};
+use crate::queue::SqsTaskQueue;
+use crate::store::DynamoEventStore;
+use crate::{Pipeline, telemetry};
+
+/// Timeouts and retries chosen so a delivery is answered well within the
+/// providers' timeouts and API Gateway's 30 s, even when a dependency hangs:
+/// at most 3 attempts of 2 s each, 6 s in all.
+pub fn timeouts() -> (TimeoutConfig, RetryConfig) {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(1_000))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(6))
+        .build();
+    let retries = RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(50));
+    (timeouts, retries)
+}
+
+/// The SDK configuration from the environment (`AWS_ENDPOINT_URL` points
+/// every client at a local emulator), with our timeouts.
+pub async fn sdk_config() -> SdkConfig {
+    let (timeouts, retries) = timeouts();
+    aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).retry_config(retries).load().await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("reading the token parameter failed: {0}")]
+    Ssm(String),
+    #[error("no webhook token configured")]
+    NoTokens,
+}
+
+/// Reads the valid tokens: the SSM SecureString parameter, or the inline
+/// list. None means refuse to start (fail closed).
+pub async fn load_tokens(sdk: &SdkConfig, source: &TokenSource) -> Result<Tokens, StartupError> {
+    let list = match source {
+        TokenSource::Inline(list) => list.clone(),
+        TokenSource::SsmParameter(name) => {
+            let client = aws_sdk_ssm::Client::new(sdk);
+            let output = client
+                .get_parameter()
+                .name(name)
+                .with_decryption(true)
+                .send()
+                .await
+                .map_err(|e| StartupError::Ssm(aws_sdk_ssm::error::DisplayErrorContext(e).to_string()))?;
+            output.parameter().and_then(|p| p.value()).unwrap_or_default().to_owned()
+        }
+    };
+    Tokens::parse(&list).map_err(|_| StartupError::NoTokens)
+}
+
+/// Builds the pipeline for `parser` from the environment.
+pub async fn build(
+    parser: impl ProviderParser + 'static,
+) -> Result<Pipeline<DynamoEventStore, SqsTaskQueue>, StartupError> {
+    let config = Config::from_env()?;
+    let sdk = sdk_config().await;
+    // The phone library's metadata load (~100 ms) runs beside the token read.
+    let warm_phone = tokio::task::spawn_blocking(PhoneNumber::warm_up);
+    let tokens = load_tokens(&sdk, &config.tokens).await?;
+    let _ = warm_phone.await;
+    let store = DynamoEventStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.events_table.clone());
+    let queue = SqsTaskQueue::new(aws_sdk_sqs::Client::new(&sdk), config.callback_queue_url.clone());
+    info!(provider = parser.provider().name(), tokens = tokens.len(), "initialised");
+    Ok(Pipeline::new(parser, tokens, config, store, queue))
+}
+
+/// The whole of a function's `main`: build once, then serve.
+pub async fn run(parser: impl ProviderParser + 'static) -> Result<(), Error> {
+    telemetry::init();
+    let pipeline = match build(parser).await {
+        Ok(pipeline) => Arc::new(pipeline),
+        Err(err) => {
+            tracing::error!(outcome = "startup_failed", cause = %err);
+            return Err(err.into());
+        }
+    };
+    lambda_http::run(service_fn(move |req| {
+        let pipeline = Arc::clone(&pipeline);
+        async move { Ok::<_, Error>(pipeline.handle(req).await) }
+    }))
+    .await
+}

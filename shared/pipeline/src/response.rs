@@ -1,0 +1,114 @@
+//! HTTP responses: the status table of DESIGN.md, in one place.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use payloads::DecodeError;
+use serde::Serialize;
+
+/// Why a delivery was not accepted as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("token missing or wrong")]
+    Unauthorized,
+    #[error("body is over the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("content encoding {0} is not accepted")]
+    UnsupportedEncoding(String),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A dependency (DynamoDB, SQS) failed; the provider should retry.
+    #[error("a dependency failed: {0}")]
+    Dependency(String),
+}
+
+impl Failure {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Failure::Unauthorized => StatusCode::UNAUTHORIZED,
+            Failure::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Failure::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Failure::Decode(err) => match err {
+                DecodeError::NotJson(_) | DecodeError::WrongShape(_) | DecodeError::BadForm | DecodeError::NotUtf8 => {
+                    StatusCode::BAD_REQUEST
+                }
+                DecodeError::UnsupportedContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                DecodeError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+                DecodeError::UnknownRoute(_) => StatusCode::NOT_FOUND,
+            },
+            Failure::Dependency(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// Short code for the body and the logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::Unauthorized => "unauthorized",
+            Failure::PayloadTooLarge { .. } => "payload_too_large",
+            Failure::UnsupportedEncoding(_) => "unsupported_media_type",
+            Failure::Decode(DecodeError::UnsupportedContentType(_)) => "unsupported_media_type",
+            Failure::Decode(DecodeError::MethodNotAllowed(_)) => "method_not_allowed",
+            Failure::Decode(DecodeError::UnknownRoute(_)) => "not_found",
+            Failure::Decode(_) => "bad_request",
+            Failure::Dependency(_) => "unavailable",
+        }
+    }
+
+    /// What the caller is told. Dependency causes stay in the log.
+    fn public_message(&self) -> String {
+        match self {
+            Failure::Dependency(_) => "a dependency is unavailable; retry later".into(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        let mut builder = Response::builder().status(self.status()).header("content-type", "application/json");
+        if let Failure::Decode(DecodeError::MethodNotAllowed(_)) = self {
+            builder = builder.header("allow", "POST");
+        }
+        if let Failure::Dependency(_) = self {
+            builder = builder.header("retry-after", "5");
+        }
+        let body = serde_json::json!({"error": self.code(), "message": self.public_message()});
+        builder.body(Body::Text(body.to_string())).expect("valid response")
+    }
+}
+
+/// One event's outcome in a 200 (or 422/503) body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventOutcome {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Stored,
+    Duplicate,
+    Rejected,
+    /// Not completed because a dependency failed; the retry completes it.
+    Failed,
+}
+
+/// The body for a delivery that was read: every event with its outcome.
+pub fn events_response(status: StatusCode, events: &[EventOutcome]) -> Response<Body> {
+    let label = match status {
+        StatusCode::OK => "accepted",
+        StatusCode::UNPROCESSABLE_ENTITY => "rejected",
+        _ => "retry",
+    };
+    let body = serde_json::json!({"status": label, "events": events});
+    let mut builder = Response::builder().status(status).header("content-type", "application/json");
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        builder = builder.header("retry-after", "5");
+    }
+    builder.body(Body::Text(body.to_string())).expect("valid response")
+}

@@ -1,7 +1,9 @@
 //! One module per provider: its payload types, parsing and task rule.
 
+pub mod smartflo;
 pub mod truecaller;
 
+pub use smartflo::Smartflo;
 pub use truecaller::Truecaller;
 
 use serde_json::error::Category;

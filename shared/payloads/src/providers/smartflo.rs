@@ -1,0 +1,1504 @@
+//! Tata Smartflo webhooks (seed 003): sixteen triggers, GET or POST, JSON or
+//! form bodies.
+//!
+//! Smartflo sends no event type and no fixed schema: the customer writes the
+//! body in Smartflo's console as a template mapping their own key names to
+//! `$variables`, so the trigger comes from the path and every field is looked
+//! up under the spellings seen in real integrations (see
+//! `docs/providers/smartflo.md`): `$`-prefixed keys, camelCase, stray spaces
+//! (`"customer_no_with_prefix "`), wrapper objects (`data`, `pyld`), numbers
+//! as JSON numbers or strings. A variable Smartflo could not fill arrives as
+//! the literal `$name`, `""`, `"null"` or `"NA"` and counts as absent.
+//!
+//! Identity is strict: the call id (or uuid) is required, and a present but
+//! unreadable timestamp that decides the event's time, its DTMF key or a
+//! callback's `requested_at` rejects the event.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::is_syntax_error;
+use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
+use crate::event::rfc3339;
+use crate::lenient::{epoch_seconds, is_sentinel};
+use crate::{
+    CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
+    PhoneRegion, Provider,
+};
+
+/// The Smartflo receiver's parser.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Smartflo;
+
+/// The sixteen trigger slugs of the route `/webhooks/smartflo/{trigger}`.
+pub const TRIGGERS: [&str; 16] = [
+    "call-received-on-server",
+    "call-answered-on-ivr",
+    "call-answered-by-agent",
+    "call-hangup-missed",
+    "call-hangup-answered",
+    "call-hangup",
+    "dtmf-option",
+    "dialed-on-agent",
+    "call-received-on-department",
+    "call-received-on-auto-attendant",
+    "call-answered-by-agent-hangup",
+    "call-missed-by-agent-hangup",
+    "call-answered-by-customer-click-to-call",
+    "call-missed-by-customer-click-to-call",
+    "call-connected-to-agent-dialer",
+    "disposition-status-updated-dialer",
+];
+
+/// Triggers that always mean a missed call (DESIGN.md, task rules).
+const MISSED_TRIGGERS: [&str; 3] =
+    ["call-hangup-missed", "call-missed-by-agent-hangup", "call-missed-by-customer-click-to-call"];
+
+/// Triggers sent when a call has ended: their time is the end of the call.
+const END_TRIGGERS: [&str; 7] = [
+    "call-hangup-missed",
+    "call-hangup-answered",
+    "call-hangup",
+    "call-answered-by-agent-hangup",
+    "call-missed-by-agent-hangup",
+    "call-missed-by-customer-click-to-call",
+    "disposition-status-updated-dialer",
+];
+
+/// Objects some senders and relays wrap the variables in (`{"data": {...}}`,
+/// Smartflo's own relay `{"pyld": {...}}`); their fields are read after the
+/// top-level ones.
+const WRAPPERS: [&str; 6] = ["data", "payload", "pyld", "body", "call", "webhook"];
+
+// Field aliases, normalised (see `normalise_key`), in order of preference.
+const CALL_ID: &[&str] = &["call_id", "callid", "smartflo_call_id", "tata_call_id"];
+const UUID: &[&str] = &["uuid", "call_uuid"];
+const CUSTOMER: &[&str] = &[
+    "customer_no_with_prefix",
+    "customer_number_with_prefix",
+    "customer_num_with_prefix",
+    "customer_number",
+    "customer_no",
+    "customer_phone",
+    "client_number",
+];
+const CALLER_ID: &[&str] = &["caller_id_number", "caller_id_num", "caller_number", "cid_num", "from_number"];
+const CALL_TO: &[&str] =
+    &["call_to_number", "called_number", "call_num", "to_number", "destination_number", "did_number"];
+const DIRECTION: &[&str] = &["direction", "call_direction", "call_type"];
+const STATUS: &[&str] = &["call_status", "status", "callstatus"];
+const START: &[&str] = &["start_stamp", "start_timestamp", "call_start_time"];
+const ANSWER: &[&str] = &["answer_stamp", "answer_timestamp", "call_answer_time"];
+const END: &[&str] = &["end_stamp", "end_timestamp", "call_end_time"];
+const DATE: &[&str] = &["date", "dtmf_time", "pressed_at"];
+const DIGIT: &[&str] =
+    &["digit_pressed", "dtmf", "dtmf_digit", "dtmf_option", "digit", "digits", "dtmf_input", "digits_dialed"];
+const AGENT_NUMBER: &[&str] = &[
+    "answered_agent_number",
+    "answer_agent_number",
+    "agent_number",
+    "first_missed_agent_number",
+    "missed_agent_number",
+];
+const AGENT_NAME: &[&str] = &["answered_agent_name", "answer_agent_name", "agent_name", "agent", "missed_agent_name"];
+
+/// A field's value as received: JSON scalars become text with their exact
+/// digits (`1628512094.7228905` keeps every digit), objects and arrays keep
+/// their shape.
+#[derive(Debug, Clone, PartialEq)]
+enum FieldValue {
+    Text(String),
+    Object(Fields),
+    Array(Vec<FieldValue>),
+    Null,
+}
+
+/// The delivery's fields with normalised keys, in lookup order: top level,
+/// then wrapper objects, then (on POST) the query string.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Fields(Vec<(String, FieldValue)>);
+
+impl Fields {
+    fn push(&mut self, key: &str, value: FieldValue) {
+        self.0.push((normalise_key(key), value));
+    }
+
+    /// Every value under one of `aliases`, preferred alias first.
+    fn values<'a>(&'a self, aliases: &'a [&'a str]) -> impl Iterator<Item = &'a FieldValue> + 'a {
+        aliases.iter().flat_map(move |alias| self.0.iter().filter(move |(k, _)| k == alias).map(|(_, v)| v))
+    }
+
+    /// The first filled text under `aliases`.
+    fn text(&self, aliases: &[&str]) -> Option<String> {
+        self.values(aliases).find_map(filled_text)
+    }
+
+    /// The first object under `aliases` (also a JSON object sent as text).
+    fn object(&self, aliases: &[&str]) -> Option<Fields> {
+        self.values(aliases).find_map(|v| match v {
+            FieldValue::Object(f) => Some(f.clone()),
+            FieldValue::Text(t) if t.trim_start().starts_with('{') => match parse_json_object(t) {
+                Ok(FieldValue::Object(f)) => Some(f),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    /// The first array of objects under `aliases` (also sent as text).
+    fn objects(&self, aliases: &[&str]) -> Vec<Fields> {
+        let array = self.values(aliases).find_map(|v| match v {
+            FieldValue::Array(items) => Some(items.clone()),
+            FieldValue::Object(f) => Some(vec![FieldValue::Object(f.clone())]),
+            FieldValue::Text(t) if t.trim_start().starts_with('[') => match parse_json_value(t) {
+                Ok(FieldValue::Array(items)) => Some(items),
+                _ => None,
+            },
+            _ => None,
+        });
+        array
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|item| match item {
+                FieldValue::Object(f) => Some(f),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Text that Smartflo actually filled in: not blank, not a sentinel, not an
+/// unsubstituted `$variable`, not an empty `{}`/`[]`.
+fn filled_text(v: &FieldValue) -> Option<String> {
+    match v {
+        FieldValue::Text(t) => {
+            let t = t.trim();
+            (!is_unfilled(t)).then(|| t.to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// True for values that mean "Smartflo had nothing for this variable".
+pub fn is_unfilled(value: &str) -> bool {
+    let v = value.trim();
+    if is_sentinel(v) || v == "{}" || v == "[]" || v.eq_ignore_ascii_case("nil") {
+        return true;
+    }
+    // A template variable left as typed: `$caller_id_number`, `${call_id}`.
+    let name = v.strip_prefix('$').map(|n| n.trim_start_matches('{').trim_end_matches('}'));
+    matches!(name, Some(n) if !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+/// One spelling for every key: trimmed, without a leading `$` (or `${…}`),
+/// camelCase split, lower case, separators as `_`.
+/// `"$Caller_ID_Number"`, `"callerIdNumber"`, `"customer_no_with_prefix "`
+/// and `"caller-id-number"` all become snake case.
+fn normalise_key(key: &str) -> String {
+    let key = key.trim();
+    let key = key.strip_prefix('$').unwrap_or(key);
+    let key = key.trim_start_matches('{').trim_end_matches('}').trim();
+    let mut out = String::with_capacity(key.len() + 4);
+    let mut prev: Option<char> = None;
+    let chars: Vec<char> = key.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() {
+            let next_lower = chars.get(i + 1).is_some_and(char::is_ascii_lowercase);
+            let boundary = match prev {
+                Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_ascii_uppercase() && next_lower => true,
+                _ => false,
+            };
+            if boundary {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+        prev = Some(c);
+    }
+    out.trim_matches('_').to_owned()
+}
+
+/// A JSON object's members in order, values still as raw text.
+struct RawObject<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawObject<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = RawObject<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
+                    members.push((k, v));
+                }
+                Ok(RawObject(members))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+fn parse_json_object(text: &str) -> Result<FieldValue, serde_json::Error> {
+    let object: RawObject<'_> = serde_json::from_str(text)?;
+    let mut fields = Fields::default();
+    for (k, raw) in object.0 {
+        fields.push(&k, raw_value(raw)?);
+    }
+    Ok(FieldValue::Object(fields))
+}
+
+fn parse_json_value(text: &str) -> Result<FieldValue, serde_json::Error> {
+    match text.trim_start().as_bytes().first() {
+        Some(b'{') => parse_json_object(text),
+        Some(b'[') => {
+            let items: Vec<&RawValue> = serde_json::from_str(text)?;
+            items.into_iter().map(raw_value).collect::<Result<_, _>>().map(FieldValue::Array)
+        }
+        Some(b'"') => serde_json::from_str::<String>(text).map(FieldValue::Text),
+        Some(b'n') => Ok(FieldValue::Null),
+        // Numbers and booleans: the exact text, so no digit of an id is lost
+        // to floating point.
+        _ => Ok(FieldValue::Text(text.trim().to_owned())),
+    }
+}
+
+fn raw_value(raw: &RawValue) -> Result<FieldValue, serde_json::Error> {
+    parse_json_value(raw.get())
+}
+
+/// Builds the lookup order: top level, then wrappers' members.
+fn with_wrappers(top: Fields) -> Fields {
+    let mut fields = top.clone();
+    for wrapper in WRAPPERS {
+        for (k, v) in &top.0 {
+            if k == wrapper
+                && let FieldValue::Object(inner) = v
+            {
+                fields.0.extend(inner.0.iter().cloned());
+            }
+        }
+    }
+    fields
+}
+
+fn query_fields(query: &[(String, String)]) -> Fields {
+    let mut fields = Fields::default();
+    for (k, v) in query {
+        fields.push(k, FieldValue::Text(v.clone()));
+    }
+    fields
+}
+
+/// `k=v&…` as form encoding: how a GET delivery is stored as `raw_body`.
+fn query_string(query: &[(String, String)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in query {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+/// Strict form decoding: UTF-8, every `%` followed by two hex digits, and
+/// every decoded value UTF-8 (`form_urlencoded` alone would replace bad bytes
+/// silently).
+fn decode_form(body: &[u8]) -> Result<Fields, DecodeError> {
+    let text = std::str::from_utf8(body).map_err(|_| DecodeError::BadForm)?;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let ok = bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+            if !ok {
+                return Err(DecodeError::BadForm);
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    let mut fields = Fields::default();
+    for part in text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        let k = percent_decode(k)?;
+        let v = percent_decode(v)?;
+        fields.push(&k, FieldValue::Text(v));
+    }
+    Ok(fields)
+}
+
+/// `+` as space and `%XX` escapes (already checked to be well formed).
+fn percent_decode(s: &str) -> Result<String, DecodeError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).map_err(|_| DecodeError::BadForm)?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| DecodeError::BadForm)?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| DecodeError::BadForm)
+}
+
+impl ProviderParser for Smartflo {
+    fn provider(&self) -> Provider {
+        Provider::Smartflo
+    }
+
+    fn parse(&self, delivery: &Delivery<'_>, ctx: &ParseContext) -> Result<Vec<ParsedEvent>, DecodeError> {
+        let trigger = trigger_of(delivery)?;
+        let (raw, fields) = match delivery.method {
+            "GET" => (query_string(delivery.query), query_fields(delivery.query)),
+            "POST" => post_fields(delivery)?,
+            other => return Err(DecodeError::MethodNotAllowed(other.to_owned())),
+        };
+        let outcome = normalise(trigger, &fields, ctx);
+        Ok(vec![ParsedEvent { raw, outcome }])
+    }
+}
+
+/// The trigger slug: the `{trigger}` path parameter, or else the path's last
+/// segment. Unknown slugs are unknown routes (404).
+fn trigger_of(delivery: &Delivery<'_>) -> Result<&'static str, DecodeError> {
+    let given = match delivery.trigger.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => t,
+        None => delivery.path.trim_end_matches('/').rsplit('/').next().unwrap_or(""),
+    };
+    TRIGGERS
+        .iter()
+        .find(|slug| slug.eq_ignore_ascii_case(given))
+        .copied()
+        .ok_or_else(|| DecodeError::UnknownRoute(given.chars().take(80).collect()))
+}
+
+/// The body text as received and the fields of a POST: JSON (with
+/// `application/json`, a JSON-like type, or no content type), form encoding,
+/// or, with an empty body, form fields in the query string. Query fields also
+/// fill gaps a body leaves.
+fn post_fields(delivery: &Delivery<'_>) -> Result<(String, Fields), DecodeError> {
+    let query = query_fields(delivery.query);
+    let body_empty = delivery.body.iter().all(u8::is_ascii_whitespace);
+    let is_form = delivery.content_type == Some("application/x-www-form-urlencoded");
+    if !is_form {
+        delivery.require_json()?;
+    }
+    if body_empty {
+        if query.0.is_empty() {
+            return Err(if is_form { DecodeError::BadForm } else { DecodeError::NotJson("empty body".into()) });
+        }
+        return Ok((query_string(delivery.query), query));
+    }
+    let mut fields = if is_form {
+        decode_form(delivery.body)?
+    } else {
+        let text = std::str::from_utf8(delivery.body).map_err(|_| DecodeError::NotUtf8)?;
+        match parse_json_object(text) {
+            Ok(FieldValue::Object(top)) => with_wrappers(top),
+            Ok(_) => unreachable!("parse_json_object yields objects"),
+            Err(err) if is_syntax_error(&err) => {
+                return Err(DecodeError::NotJson(format!("line {} column {}", err.line(), err.column())));
+            }
+            Err(_) => return Err(DecodeError::WrongShape("expected a JSON object".into())),
+        }
+    };
+    fields.0.extend(query.0);
+    // The body is valid UTF-8 here (form and JSON both checked it).
+    Ok((String::from_utf8_lossy(delivery.body).into_owned(), fields))
+}
+
+type Reject = Box<dyn Fn(&'static str, String) -> Rejection>;
+
+fn normalise(trigger: &'static str, fields: &Fields, ctx: &ParseContext) -> Result<NormalisedEvent, Rejection> {
+    let reject: Reject = Box::new(move |reason, detail| Rejection::new(reason, detail).with_event_type(Some(trigger)));
+    let tz = ctx.local_offset;
+
+    let call_id = fields.text(CALL_ID);
+    let uuid = fields.text(UUID);
+    let id = call_id.as_deref().or(uuid.as_deref()).ok_or_else(|| {
+        reject("missing_call_id", "neither call_id nor uuid is present (or Smartflo left them unfilled)".into())
+    })?;
+
+    // Times that decide meaning are strict; the answer time is informative.
+    let start = match fields.text(START) {
+        Some(s) => Some(strict_time(&s, tz, "start_stamp", &reject)?),
+        None => split_time(fields, "start_date", "start_time", tz, &reject)?,
+    };
+    let end = match fields.text(END) {
+        Some(s) => Some(strict_time(&s, tz, "end_stamp", &reject)?),
+        None => split_time(fields, "end_date", "end_time", tz, &reject)?,
+    };
+    let date = fields.text(DATE).map(|s| strict_time(&s, tz, "date", &reject)).transpose()?;
+    let answer = fields.text(ANSWER).and_then(|s| parse_time(&s, tz));
+
+    let is_dtmf = trigger == "dtmf-option";
+    let digit = digit_of(fields);
+    let event_key = if is_dtmf {
+        let digit = digit.as_deref().ok_or_else(|| reject("missing_dtmf_digit", "digit_pressed is missing".into()))?;
+        let mut parts = vec![trigger.to_owned(), id.to_owned(), digit.to_owned()];
+        if let Some(at) = date.or(start) {
+            parts.push(rfc3339(at));
+        }
+        EventKey::join(parts)
+    } else {
+        EventKey::join([trigger, id])
+    }
+    .map_err(|e| reject("invalid_event_key", format!("call_id/uuid: {e}")))?;
+
+    let occurred_at = if is_dtmf {
+        date.or(start)
+    } else if END_TRIGGERS.contains(&trigger) {
+        end.or(start).or(date)
+    } else {
+        start.or(date).or(answer)
+    };
+
+    let region = ctx.default_region;
+    let direction = fields.text(DIRECTION).map(|d| normalise_direction(&d));
+    let outbound = match direction.as_deref() {
+        Some(d) => is_outbound(d),
+        None => trigger.ends_with("click-to-call"),
+    };
+    let caller_id = fields.text(CALLER_ID).and_then(|n| phone(&n, region));
+    let call_to = fields.text(CALL_TO).and_then(|n| phone(&n, region));
+    let (customer, business) = parties(fields, outbound, caller_id.as_ref(), call_to.as_ref(), region);
+
+    let status = fields.text(STATUS);
+    let (agent_name, agent_number) = agent_of(fields, region);
+
+    let mut attributes = Map::new();
+    put(&mut attributes, "call_id", call_id.as_deref());
+    put(&mut attributes, "uuid", uuid.as_deref());
+    put(&mut attributes, "direction", direction.as_deref());
+    put(&mut attributes, "call_status", status.as_deref());
+    put_phone(&mut attributes, "customer_number", customer.as_ref());
+    put_phone(&mut attributes, "business_number", business.as_ref());
+    put_phone(&mut attributes, "caller_id_number", caller_id.as_ref());
+    put_phone(&mut attributes, "call_to_number", call_to.as_ref());
+    put_phone(&mut attributes, "agent_number", agent_number.as_ref());
+    put(&mut attributes, "agent_name", agent_name.as_deref());
+    for (name, at) in [("start_time", start), ("answer_time", answer), ("end_time", end), ("dtmf_time", date)] {
+        if let Some(at) = at {
+            attributes.insert(name.into(), Value::from(rfc3339(at)));
+        }
+    }
+    if is_dtmf || digit.is_some() {
+        put(&mut attributes, "dtmf_digit", digit.as_deref());
+    }
+    for (name, aliases) in TEXT_ATTRIBUTES {
+        put(&mut attributes, name, fields.text(aliases).as_deref());
+    }
+    for (name, aliases) in SECONDS_ATTRIBUTES {
+        if let Some(n) = fields.text(aliases).and_then(|s| s.parse::<f64>().ok()).filter(|n| n.is_finite()) {
+            attributes.insert((*name).into(), Value::from(n.round() as i64));
+        }
+    }
+    if let Some(connected) = fields.text(&["call_connected"]).and_then(|s| flag(&s)) {
+        attributes.insert("call_connected".into(), Value::from(connected));
+    }
+    if let Some(circle) = fields.object(&["billing_circle"]) {
+        put(&mut attributes, "telecom_operator", circle.text(&["operator", "telecom_operator"]).as_deref());
+        put(&mut attributes, "telecom_circle", circle.text(&["circle", "telecom_circle"]).as_deref());
+    }
+
+    let missed = MISSED_TRIGGERS.contains(&trigger)
+        || (trigger == "call-hangup" && status.as_deref().is_some_and(status_says_missed));
+    if trigger.contains("hangup") || trigger.contains("missed") {
+        attributes.insert("missed".into(), Value::from(missed));
+    }
+
+    let callback = if missed {
+        let reason = CallbackReason::MissedCall;
+        match customer {
+            Some(phone) => {
+                let mut context = Map::new();
+                context.insert("trigger".into(), Value::from(trigger));
+                context.insert("call_id".into(), Value::from(id));
+                put(&mut context, "direction", direction.as_deref());
+                put(&mut context, "call_status", status.as_deref());
+                put(&mut context, "agent_name", agent_name.as_deref());
+                CallbackDecision::Due(Box::new(CallbackRequest {
+                    reason,
+                    phone,
+                    alternate_phone: None,
+                    business_phone: business,
+                    window: None,
+                    requested_at: start.or(end).or(date).unwrap_or(ctx.received_at),
+                    context,
+                }))
+            }
+            None => CallbackDecision::Unreachable { reason },
+        }
+    } else {
+        CallbackDecision::NotDue
+    };
+
+    Ok(NormalisedEvent {
+        provider: Provider::Smartflo,
+        event_key,
+        event_type: trigger.to_owned(),
+        occurred_at,
+        attributes,
+        callback,
+    })
+}
+
+/// Plain-text attributes worth querying, under their normalised names.
+const TEXT_ATTRIBUTES: &[(&str, &[&str])] = &[
+    ("hangup_cause", &["hangup_cause", "hangup_cause_description", "reason_key"]),
+    ("recording_url", &["recording_url", "recording"]),
+    ("disposition", &["disposition", "disposition_status"]),
+    ("sub_disposition", &["sub_disposition", "sub_dispositon", "subdisposition"]),
+    ("campaign_name", &["campaign_name", "broadcast_name"]),
+    ("campaign_id", &["campaign_id", "broadcast_id"]),
+    ("department", &["dept_name", "department_name", "department"]),
+    ("department_id", &["dept_id", "department_id"]),
+    ("ivr_name", &["ivr_name"]),
+    ("ivr_id", &["ivr_id"]),
+    ("auto_attendant_name", &["auto_attendant_name"]),
+    ("auto_attendant_id", &["auto_attendant_id"]),
+    ("ref_id", &["ref_id", "reference_id"]),
+    ("custom_identifier", &["custom_identifier"]),
+    ("telecom_operator", &["telecom_operator"]),
+    ("telecom_circle", &["telecom_circle"]),
+];
+
+/// Durations, as whole seconds.
+const SECONDS_ATTRIBUTES: &[(&str, &[&str])] = &[
+    ("duration_seconds", &["duration", "call_duration"]),
+    ("billsec", &["billsec", "bill_sec"]),
+    ("agent_ring_time", &["agent_ring_time"]),
+];
+
+fn put(map: &mut Map<String, Value>, name: &str, value: Option<&str>) {
+    if let Some(v) = value {
+        map.insert(name.into(), Value::from(v));
+    }
+}
+
+fn put_phone(map: &mut Map<String, Value>, name: &str, phone: Option<&PhoneNumber>) {
+    if let Some(p) = phone {
+        map.insert(name.into(), Value::from(p.as_str()));
+    }
+}
+
+fn phone(raw: &str, region: PhoneRegion) -> Option<PhoneNumber> {
+    PhoneNumber::parse(raw, region).ok()
+}
+
+fn flag(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "y" => Some(true),
+        "false" | "0" | "no" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+/// `inbound`, `outbound`, `click_to_call` (also sent as `clicktocall`).
+fn normalise_direction(raw: &str) -> String {
+    let d = normalise_key(&raw.to_ascii_lowercase());
+    match d.as_str() {
+        "clicktocall" | "click2call" | "c2c" => "click_to_call".into(),
+        _ => d,
+    }
+}
+
+fn is_outbound(direction: &str) -> bool {
+    direction.starts_with("out") || direction.contains("click") || direction == "dialer_outbound"
+}
+
+/// The customer's and the business's numbers. Explicit customer fields come
+/// first; otherwise the direction decides: on inbound calls the caller ID is
+/// the customer and the called number the DID, on outbound and click-to-call
+/// calls the other way round.
+fn parties(
+    fields: &Fields,
+    outbound: bool,
+    caller_id: Option<&PhoneNumber>,
+    call_to: Option<&PhoneNumber>,
+    region: PhoneRegion,
+) -> (Option<PhoneNumber>, Option<PhoneNumber>) {
+    let (customer_side, business_side) = if outbound { (call_to, caller_id) } else { (caller_id, call_to) };
+    let explicit = fields.values(CUSTOMER).filter_map(filled_text).find_map(|n| phone(&n, region));
+    let customer = explicit.or_else(|| customer_side.cloned());
+    let business = match (&customer, business_side) {
+        // The direction was wrong or absent: the business is the other party.
+        (Some(c), Some(b)) if c == b => customer_side.filter(|s| *s != c).cloned(),
+        (_, b) => b.cloned(),
+    };
+    (customer, business)
+}
+
+/// The agent who answered, or else the one who missed the call: from the
+/// flat variables or from `answered_agent` (object) / `missed_agent` (array
+/// of objects).
+fn agent_of(fields: &Fields, region: PhoneRegion) -> (Option<String>, Option<PhoneNumber>) {
+    let mut agents: Vec<Fields> = Vec::new();
+    if let Some(a) = fields.object(&["answered_agent", "answer_agent"]) {
+        agents.push(a);
+    }
+    agents.extend(fields.objects(&["missed_agent", "missed_agents"]));
+    let name = fields
+        .text(AGENT_NAME)
+        .or_else(|| fields.text(&["answered_agent"]))
+        .or_else(|| agents.iter().find_map(|a| a.text(&["name", "agent_name"])));
+    let number = fields
+        .values(AGENT_NUMBER)
+        .filter_map(filled_text)
+        .chain(agents.iter().filter_map(|a| a.text(&["number", "agent_number", "follow_me_number"])))
+        .find_map(|n| phone(&n, region));
+    (name, number)
+}
+
+/// The DTMF digit(s): `digit_pressed` and friends; an array
+/// (`digits_dialed`) is joined.
+fn digit_of(fields: &Fields) -> Option<String> {
+    fields.values(DIGIT).find_map(|v| match v {
+        FieldValue::Array(items) => {
+            let joined: String = items.iter().filter_map(filled_text).collect();
+            (!joined.is_empty()).then_some(joined)
+        }
+        FieldValue::Text(t) if t.trim_start().starts_with('[') => match parse_json_value(t) {
+            Ok(FieldValue::Array(items)) => {
+                let joined: String = items.iter().filter_map(filled_text).collect();
+                (!joined.is_empty()).then_some(joined)
+            }
+            _ => filled_text(v),
+        },
+        other => filled_text(other),
+    })
+}
+
+/// `missed`, `Missed`, `NOANSWER`, `no answer`, `not_answered`,
+/// `Missed by agent`: the statuses that mean nobody picked up.
+pub fn status_says_missed(status: &str) -> bool {
+    let s = normalise_key(&status.to_ascii_lowercase());
+    s.contains("miss")
+        || matches!(
+            s.as_str(),
+            "noanswer" | "no_answer" | "not_answered" | "unanswered" | "no_answered" | "notanswered"
+        )
+}
+
+fn strict_time(s: &str, tz: FixedOffset, field: &str, reject: &Reject) -> Result<DateTime<Utc>, Rejection> {
+    parse_time(s, tz).ok_or_else(|| reject("invalid_timestamp", format!("{field} is not a recognised timestamp")))
+}
+
+/// `start_date` + `start_time` (`2021-08-09`, `16:12:00`), when no stamp.
+fn split_time(
+    fields: &Fields,
+    date_key: &str,
+    time_key: &str,
+    tz: FixedOffset,
+    reject: &Reject,
+) -> Result<Option<DateTime<Utc>>, Rejection> {
+    match (fields.text(&[date_key]), fields.text(&[time_key])) {
+        (Some(d), Some(t)) => parse_time(&format!("{d} {t}"), tz)
+            .map(Some)
+            .ok_or_else(|| reject("invalid_timestamp", format!("{date_key}/{time_key} is not a recognised timestamp"))),
+        _ => Ok(None),
+    }
+}
+
+/// Smartflo's zone-less `2021-08-09 17:58:44` (read in `tz`, India by
+/// default), ISO 8601 / RFC 3339 with a zone, epoch seconds (or
+/// milliseconds), and a bare date (midnight in `tz`).
+pub fn parse_time(raw: &str, tz: FixedOffset) -> Option<DateTime<Utc>> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return epoch_seconds(s).ok();
+    }
+    if let Ok(at) = DateTime::parse_from_rfc3339(s) {
+        return Some(at.with_timezone(&Utc));
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%.f%z"] {
+        if let Ok(at) = DateTime::parse_from_str(s, fmt) {
+            return Some(at.with_timezone(&Utc));
+        }
+    }
+    if let Some(naive) = s.strip_suffix(" UTC").or_else(|| s.strip_suffix(" GMT")) {
+        return naive_local(naive, FixedOffset::east_opt(0)?);
+    }
+    if let Some(naive) = s.strip_suffix(" IST") {
+        return naive_local(naive, FixedOffset::east_opt(5 * 3600 + 1800)?);
+    }
+    naive_local(s, tz)
+}
+
+fn naive_local(s: &str, tz: FixedOffset) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(s, fmt) {
+            return tz.from_local_datetime(&naive).single().map(|at| at.with_timezone(&Utc));
+        }
+    }
+    let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    tz.from_local_datetime(&date.and_hms_opt(0, 0, 0)?).single().map(|at| at.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn received_at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 8, 1, 12, 0, 0).unwrap()
+    }
+
+    fn ctx() -> ParseContext {
+        ParseContext::new(received_at())
+    }
+
+    fn deliver_with(
+        method: &str,
+        trigger: Option<&str>,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+        query: &[(&str, &str)],
+        ctx: &ParseContext,
+    ) -> Result<Vec<ParsedEvent>, DecodeError> {
+        let query: Vec<(String, String)> = query.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let delivery = Delivery { method, path, trigger, query: &query, content_type, body };
+        Smartflo.parse(&delivery, ctx)
+    }
+
+    fn deliver(
+        method: &str,
+        trigger: &str,
+        content_type: Option<&str>,
+        body: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Vec<ParsedEvent>, DecodeError> {
+        let path = format!("/webhooks/smartflo/{trigger}");
+        deliver_with(method, Some(trigger), &path, content_type, body.as_bytes(), query, &ctx())
+    }
+
+    fn post_json(trigger: &str, body: &str) -> Result<Vec<ParsedEvent>, DecodeError> {
+        deliver("POST", trigger, Some("application/json"), body, &[])
+    }
+
+    fn event(result: Result<Vec<ParsedEvent>, DecodeError>) -> NormalisedEvent {
+        let mut events = result.expect("decodable");
+        assert_eq!(events.len(), 1);
+        events.remove(0).outcome.expect("valid event")
+    }
+
+    fn rejection(result: Result<Vec<ParsedEvent>, DecodeError>) -> Rejection {
+        result.expect("decodable").remove(0).outcome.expect_err("rejected")
+    }
+
+    fn attr<'a>(e: &'a NormalisedEvent, name: &str) -> Option<&'a str> {
+        e.attributes.get(name).and_then(Value::as_str)
+    }
+
+    fn due(e: &NormalisedEvent) -> &CallbackRequest {
+        e.callback.request().unwrap_or_else(|| panic!("expected a task, got {:?}", e.callback))
+    }
+
+    /// A hangup body as Smartflo's documented `$variables` fill it.
+    const HANGUP_MISSED: &str = r#"{
+        "uuid": "61111f5e708c5",
+        "call_id": "1628512094.7228905",
+        "call_to_number": "918069010148",
+        "caller_id_number": "09876543210",
+        "customer_no_with_prefix": "919876543210",
+        "start_stamp": "2021-08-09 17:56:21",
+        "answer_stamp": "",
+        "end_stamp": "2021-08-09 17:58:44",
+        "hangup_cause": "NORMAL_CLEARING",
+        "billsec": "0",
+        "duration": "143",
+        "direction": "inbound",
+        "call_status": "missed",
+        "missed_agent": [{"name": "Priya Sharma", "number": "+919812345678"}],
+        "billing_circle": {"operator": "Airtel", "circle": "Karnataka"}
+    }"#;
+
+    fn minimal(call_status: &str) -> String {
+        format!(
+            r#"{{"call_id": "1628512094.7228905", "caller_id_number": "9876543210", "call_to_number": "918069010148",
+                "start_stamp": "2021-08-09 17:56:21", "end_stamp": "2021-08-09 17:58:44", "direction": "inbound",
+                "call_status": "{call_status}"}}"#
+        )
+    }
+
+    // --- triggers and routes -------------------------------------------------
+
+    #[test]
+    fn every_trigger_slug_is_accepted_and_becomes_the_event_type_and_key_prefix() {
+        for trigger in TRIGGERS {
+            let body = r#"{"call_id": "1628512094.7228905", "uuid": "61111f5e708c5", "digit_pressed": "3",
+                           "date": "2021-08-10 01:43:47", "caller_id_number": "9876543210"}"#;
+
+            let e = event(post_json(trigger, body));
+
+            assert_eq!(e.event_type, trigger);
+            assert_eq!(e.provider, Provider::Smartflo);
+            assert!(e.event_key.as_str().starts_with(&format!("{trigger}#1628512094.7228905")), "{trigger}");
+        }
+    }
+
+    #[test]
+    fn the_trigger_comes_from_the_last_path_segment_when_there_is_no_path_parameter() {
+        let body = br#"{"call_id": "1628512094.7228905"}"#;
+
+        let events =
+            deliver_with("POST", None, "/call-answered-on-ivr/", Some("application/json"), body, &[], &ctx()).unwrap();
+
+        let e = events[0].outcome.as_ref().unwrap();
+        assert_eq!(e.event_type, "call-answered-on-ivr");
+        assert_eq!(e.event_key.as_str(), "call-answered-on-ivr#1628512094.7228905");
+    }
+
+    #[test]
+    fn trigger_slugs_are_matched_without_regard_to_case() {
+        let e = event(deliver("POST", "Call-Hangup", Some("application/json"), &minimal("answered"), &[]));
+
+        assert_eq!(e.event_type, "call-hangup");
+    }
+
+    #[test]
+    fn an_unknown_trigger_is_an_unknown_route() {
+        let result = deliver("POST", "session-call-answered", Some("application/json"), &minimal("x"), &[]);
+
+        assert_eq!(result, Err(DecodeError::UnknownRoute("session-call-answered".into())));
+    }
+
+    // --- methods, content types and decode errors ------------------------------
+
+    #[test]
+    fn a_get_delivery_is_read_from_the_query_and_stored_as_the_query_string() {
+        let query =
+            [("call_id", "1628364541.6274658"), ("caller_id_number", "+91 98765 43210"), ("uuid", "610edefd7b4dd")];
+
+        let events = deliver("GET", "call-received-on-server", None, "", &query).unwrap();
+
+        assert_eq!(events[0].raw, "call_id=1628364541.6274658&caller_id_number=%2B91+98765+43210&uuid=610edefd7b4dd");
+        let e = events[0].outcome.as_ref().unwrap();
+        assert_eq!(e.event_key.as_str(), "call-received-on-server#1628364541.6274658");
+        assert_eq!(attr(e, "customer_number"), Some("+919876543210"));
+    }
+
+    #[test]
+    fn a_form_body_is_decoded_and_kept_verbatim_as_raw() {
+        let body = "uuid=61111f5e708c5&call_id=1628512094.7228905&caller_id_number=%2B919876543210\
+                    &call_to_number=918069010148&call_status=Missed&start_stamp=2021-08-09+17%3A56%3A21";
+
+        let events = deliver("POST", "call-hangup", Some("application/x-www-form-urlencoded"), body, &[]).unwrap();
+
+        assert_eq!(events[0].raw, body);
+        let e = events[0].outcome.as_ref().unwrap();
+        assert_eq!(attr(e, "start_time"), Some("2021-08-09T12:26:21Z"));
+        assert_eq!(due(e).phone.as_str(), "+919876543210");
+    }
+
+    #[test]
+    fn a_json_body_without_a_content_type_is_accepted() {
+        let e = event(deliver("POST", "call-hangup-answered", None, &minimal("answered"), &[]));
+
+        assert_eq!(e.event_key.as_str(), "call-hangup-answered#1628512094.7228905");
+    }
+
+    #[test]
+    fn form_fields_given_in_the_query_of_a_post_with_no_body_are_used() {
+        let query = [("call_id", "1628540022.7292026"), ("caller_id_number", "9876543210")];
+
+        let events = deliver("POST", "call-hangup-missed", None, "", &query).unwrap();
+
+        assert_eq!(events[0].raw, "call_id=1628540022.7292026&caller_id_number=9876543210");
+        let e = events[0].outcome.as_ref().unwrap();
+        assert_eq!(due(e).phone.as_str(), "+919876543210");
+    }
+
+    #[test]
+    fn query_fields_fill_gaps_a_body_leaves_but_never_override_it() {
+        let query = [("call_id", "from-query"), ("campaign_name", "Diwali")];
+
+        let e = event(deliver("POST", "call-hangup", Some("application/json"), &minimal("answered"), &query));
+
+        assert_eq!(attr(&e, "call_id"), Some("1628512094.7228905"));
+        assert_eq!(attr(&e, "campaign_name"), Some("Diwali"));
+    }
+
+    #[test]
+    fn content_types_smartflo_never_sends_are_unsupported() {
+        for ct in ["multipart/form-data", "application/xml", "text/html"] {
+            let result = deliver("POST", "call-hangup", Some(ct), &minimal("missed"), &[]);
+
+            assert_eq!(result, Err(DecodeError::UnsupportedContentType(ct.into())), "{ct}");
+        }
+    }
+
+    #[test]
+    fn methods_other_than_get_and_post_are_not_allowed() {
+        for method in ["PUT", "DELETE", "PATCH"] {
+            let result = deliver(method, "call-hangup", Some("application/json"), &minimal("missed"), &[]);
+
+            assert_eq!(result, Err(DecodeError::MethodNotAllowed(method.into())));
+        }
+    }
+
+    #[test]
+    fn broken_json_is_not_json_and_json_that_is_not_an_object_has_the_wrong_shape() {
+        let broken = post_json("call-hangup", r#"{"call_id": "1628512094.7228905","#);
+        assert!(matches!(broken, Err(DecodeError::NotJson(_))), "{broken:?}");
+
+        for body in [r#"[{"call_id": "1"}]"#, r#""call_id""#, "42", "null"] {
+            let result = post_json("call-hangup", body);
+            assert!(matches!(result, Err(DecodeError::WrongShape(_))), "{body}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_post_with_no_query_fields_is_not_decodable() {
+        assert!(matches!(post_json("call-hangup", "  "), Err(DecodeError::NotJson(_))));
+        let form = deliver("POST", "call-hangup", Some("application/x-www-form-urlencoded"), "", &[]);
+        assert_eq!(form, Err(DecodeError::BadForm));
+    }
+
+    #[test]
+    fn bad_form_encoding_is_refused() {
+        let form = Some("application/x-www-form-urlencoded");
+        for body in ["call_id=16285%zz", "call_id=1628%", "call_id=%ff%fe"] {
+            assert_eq!(deliver("POST", "call-hangup", form, body, &[]), Err(DecodeError::BadForm), "{body}");
+        }
+        let not_utf8 = deliver_with("POST", Some("call-hangup"), "/", form, b"call_id=\xff", &[], &ctx());
+        assert_eq!(not_utf8, Err(DecodeError::BadForm));
+    }
+
+    #[test]
+    fn a_json_body_that_is_not_utf8_is_refused() {
+        let result =
+            deliver_with("POST", Some("call-hangup"), "/", Some("application/json"), b"{\"a\":\"\xff\"}", &[], &ctx());
+
+        assert_eq!(result, Err(DecodeError::NotUtf8));
+    }
+
+    // --- identity --------------------------------------------------------------
+
+    #[test]
+    fn a_delivery_without_call_id_or_uuid_is_rejected_as_missing_call_id() {
+        let r = rejection(post_json("call-hangup", r#"{"caller_id_number": "9876543210", "call_id": "$call_id"}"#));
+
+        assert_eq!(r.reason, "missing_call_id");
+        assert_eq!(r.event_type.as_deref(), Some("call-hangup"));
+    }
+
+    #[test]
+    fn the_uuid_is_the_key_when_the_call_id_was_left_unfilled() {
+        let e = event(post_json("call-answered-by-agent", r#"{"call_id": "$call_id", "uuid": "61111f5e708c5"}"#));
+
+        assert_eq!(e.event_key.as_str(), "call-answered-by-agent#61111f5e708c5");
+        assert_eq!(attr(&e, "call_id"), None);
+    }
+
+    #[test]
+    fn a_call_id_sent_as_a_json_number_keeps_every_digit() {
+        let e = event(post_json("call-hangup", r#"{"call_id": 1628512094.7228905}"#));
+
+        assert_eq!(e.event_key.as_str(), "call-hangup#1628512094.7228905");
+    }
+
+    #[test]
+    fn a_redelivered_event_has_the_same_key_and_the_same_task() {
+        let first = event(post_json("call-hangup-missed", HANGUP_MISSED));
+        let again = event(post_json("call-hangup-missed", HANGUP_MISSED));
+
+        assert_eq!(first.event_key, again.event_key);
+        assert_eq!(first.callback, again.callback);
+        let t1 = crate::CallbackTask::for_event(&first).unwrap();
+        let t2 = crate::CallbackTask::for_event(&again).unwrap();
+        assert_eq!(t1.task_id, t2.task_id);
+    }
+
+    #[test]
+    fn the_same_call_on_two_triggers_gives_two_events() {
+        let hangup = event(post_json("call-hangup", HANGUP_MISSED));
+        let missed = event(post_json("call-hangup-missed", HANGUP_MISSED));
+
+        assert_ne!(hangup.event_key, missed.event_key);
+    }
+
+    // --- key spellings and unfilled variables -----------------------------------
+
+    #[test]
+    fn dollar_prefixed_keys_are_read_like_plain_ones() {
+        let body = r#"{"$call_id": "1628512094.7228905", "$caller_id_number": "919876543210",
+                       "$call_to_number": "918069010148", "$call_status": "missed", "$start_stamp": "2021-08-09 17:56:21"}"#;
+
+        let e = event(post_json("call-hangup", body));
+
+        assert_eq!(e.event_key.as_str(), "call-hangup#1628512094.7228905");
+        assert_eq!(due(&e).phone.as_str(), "+919876543210");
+        assert_eq!(due(&e).business_phone.as_ref().unwrap().as_str(), "+918069010148");
+    }
+
+    #[test]
+    fn camel_case_upper_case_and_dashed_keys_are_read_like_snake_case() {
+        let body = r#"{"callId": "1628512094.7228905", "CallerIdNumber": "9876543210", "CALL_STATUS": "NOANSWER",
+                       "call-to-number": "918069010148", "StartStamp": "2021-08-09 17:56:21"}"#;
+
+        let e = event(post_json("call-hangup", body));
+
+        assert_eq!(attr(&e, "call_id"), Some("1628512094.7228905"));
+        assert_eq!(attr(&e, "call_status"), Some("NOANSWER"));
+        assert_eq!(due(&e).phone.as_str(), "+919876543210");
+        assert_eq!(attr(&e, "start_time"), Some("2021-08-09T12:26:21Z"));
+    }
+
+    #[test]
+    fn the_customer_number_key_with_a_trailing_space_is_read() {
+        // Smartflo's own relay and several integrations send "customer_no_with_prefix ".
+        let body = r#"{"call_id": "1739257917.28918", "customer_no_with_prefix ": "918580993919",
+                       "caller_id_number": "+919240251731", "direction": "click_to_call"}"#;
+
+        let e = event(post_json("call-missed-by-customer-click-to-call", body));
+
+        assert_eq!(due(&e).phone.as_str(), "+918580993919");
+        assert_eq!(due(&e).business_phone.as_ref().unwrap().as_str(), "+919240251731");
+    }
+
+    #[test]
+    fn the_customer_number_with_prefix_spellings_are_all_read() {
+        for key in
+            ["customer_no_with_prefix", "customer_number_with_prefix", "customer_number", "$customer_no_with_prefix"]
+        {
+            let body = format!(r#"{{"call_id": "1628512094.7228905", "{key}": "919876543210"}}"#);
+
+            let e = event(post_json("call-hangup-missed", &body));
+
+            assert_eq!(due(&e).phone.as_str(), "+919876543210", "{key}");
+        }
+    }
+
+    #[test]
+    fn unfilled_variables_count_as_absent_not_as_values() {
+        for unfilled in ["$customer_no_with_prefix", "", "null", "NA", "  ", "${customer_no_with_prefix}"] {
+            let body = format!(
+                r#"{{"call_id": "1628512094.7228905", "customer_no_with_prefix": "{unfilled}",
+                     "caller_id_number": "09876543210", "start_stamp": "$start_stamp", "call_status": "$call_status"}}"#
+            );
+
+            let e = event(post_json("call-hangup-missed", &body));
+
+            assert_eq!(due(&e).phone.as_str(), "+919876543210", "{unfilled:?}");
+            assert_eq!(due(&e).requested_at, received_at(), "{unfilled:?}");
+            assert_eq!(attr(&e, "call_status"), None);
+        }
+    }
+
+    #[test]
+    fn is_unfilled_recognises_template_leftovers_and_sentinels_only() {
+        for v in ["$caller_id_number", "${call_id}", "", "null", "NULL", "NA", "n/a", "undefined", "{}", "[]"] {
+            assert!(is_unfilled(v), "{v:?}");
+        }
+        for v in ["$", "9876543210", "missed", "$ 100", "1628512094.7228905"] {
+            assert!(!is_unfilled(v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn fields_inside_a_data_or_pyld_wrapper_are_read() {
+        let body = r#"{"hm": "POST", "pyld": {"uuid": "67aaf83f245de", "call_id": "1739257917.28918",
+                       "call_to_number": "918580993919", "caller_id_number": "+919240251731",
+                       "start_stamp": "2025-02-11 12:41:57", "direction": "click_to_call"}}"#;
+
+        let e = event(post_json("call-missed-by-customer-click-to-call", body));
+
+        assert_eq!(e.event_key.as_str(), "call-missed-by-customer-click-to-call#1739257917.28918");
+        assert_eq!(attr(&e, "start_time"), Some("2025-02-11T07:11:57Z"));
+        assert_eq!(due(&e).phone.as_str(), "+918580993919");
+    }
+
+    #[test]
+    fn agent_billing_circle_and_other_attributes_are_normalised() {
+        let e = event(post_json("call-hangup-missed", HANGUP_MISSED));
+
+        assert_eq!(attr(&e, "call_id"), Some("1628512094.7228905"));
+        assert_eq!(attr(&e, "uuid"), Some("61111f5e708c5"));
+        assert_eq!(attr(&e, "direction"), Some("inbound"));
+        assert_eq!(attr(&e, "customer_number"), Some("+919876543210"));
+        assert_eq!(attr(&e, "business_number"), Some("+918069010148"));
+        assert_eq!(attr(&e, "agent_name"), Some("Priya Sharma"));
+        assert_eq!(attr(&e, "agent_number"), Some("+919812345678"));
+        assert_eq!(attr(&e, "telecom_operator"), Some("Airtel"));
+        assert_eq!(attr(&e, "telecom_circle"), Some("Karnataka"));
+        assert_eq!(attr(&e, "hangup_cause"), Some("NORMAL_CLEARING"));
+        assert_eq!(attr(&e, "end_time"), Some("2021-08-09T12:28:44Z"));
+        assert_eq!(attr(&e, "answer_time"), None);
+        assert_eq!(e.attributes.get("duration_seconds"), Some(&Value::from(143)));
+        assert_eq!(e.attributes.get("missed"), Some(&Value::from(true)));
+        assert_eq!(e.occurred_at, Some(Utc.with_ymd_and_hms(2021, 8, 9, 12, 28, 44).unwrap()));
+    }
+
+    #[test]
+    fn the_answering_agent_is_read_from_flat_variables_or_the_answered_agent_object() {
+        let flat = r#"{"call_id": "1", "answer_agent_number": "+911000001039", "call_status": "Answered by agent"}"#;
+        let e = event(post_json("call-answered-by-customer-click-to-call", flat));
+        assert_eq!(attr(&e, "agent_number"), Some("+911000001039"));
+
+        let nested = r#"{"call_id": "1", "answered_agent": {"name": "Ravi", "number": "9812345678"}}"#;
+        let e = event(post_json("call-answered-by-agent-hangup", nested));
+        assert_eq!(attr(&e, "agent_name"), Some("Ravi"));
+        assert_eq!(attr(&e, "agent_number"), Some("+919812345678"));
+    }
+
+    #[test]
+    fn dialer_disposition_fields_are_kept_including_the_documented_misspelling() {
+        let body = r#"{"call_id": "1628540022.7292026", "disposition": "Call Back Later", "sub_dispositon": "Busy",
+                       "campaign_name": "Demo campaign", "campaign_id": 1213334, "agent_name": "Demo Agent",
+                       "start_date": "2021-08-09", "start_time": "16:12:00", "end_date": "2021-08-09", "end_time": "16:14:00"}"#;
+
+        let e = event(post_json("disposition-status-updated-dialer", body));
+
+        assert_eq!(attr(&e, "disposition"), Some("Call Back Later"));
+        assert_eq!(attr(&e, "sub_disposition"), Some("Busy"));
+        assert_eq!(attr(&e, "campaign_id"), Some("1213334"));
+        assert_eq!(attr(&e, "start_time"), Some("2021-08-09T10:42:00Z"));
+        assert_eq!(e.occurred_at, Some(Utc.with_ymd_and_hms(2021, 8, 9, 10, 44, 0).unwrap()));
+        assert_eq!(e.callback, CallbackDecision::NotDue);
+    }
+
+    // --- time ------------------------------------------------------------------
+
+    #[test]
+    fn zone_less_timestamps_are_read_in_india_time_and_stored_as_utc() {
+        let e =
+            event(post_json("call-received-on-server", r#"{"call_id": "1", "start_stamp": "2021-08-08 00:59:01"}"#));
+
+        assert_eq!(e.occurred_at, Some(Utc.with_ymd_and_hms(2021, 8, 7, 19, 29, 1).unwrap()));
+        assert_eq!(attr(&e, "start_time"), Some("2021-08-07T19:29:01Z"));
+    }
+
+    #[test]
+    fn zone_less_timestamps_follow_the_configured_local_offset() {
+        let mut ctx = ctx();
+        ctx.local_offset = FixedOffset::east_opt(4 * 3600).unwrap();
+        let body = br#"{"call_id": "1", "start_stamp": "2021-08-09 17:58:44"}"#;
+
+        let events =
+            deliver_with("POST", Some("call-answered-on-ivr"), "/", Some("application/json"), body, &[], &ctx).unwrap();
+
+        let e = events[0].outcome.as_ref().unwrap();
+        assert_eq!(e.occurred_at, Some(Utc.with_ymd_and_hms(2021, 8, 9, 13, 58, 44).unwrap()));
+    }
+
+    #[test]
+    fn iso_8601_with_a_zone_and_epoch_seconds_are_accepted() {
+        let utc = Utc.with_ymd_and_hms(2021, 8, 9, 12, 28, 44).unwrap();
+        let ist = FixedOffset::east_opt(19800).unwrap();
+        for raw in [
+            "2021-08-09T12:28:44Z",
+            "2021-08-09T17:58:44+05:30",
+            "2021-08-09 17:58:44+05:30",
+            "1628512124",
+            "1628512124000",
+        ] {
+            assert_eq!(parse_time(raw, ist), Some(utc), "{raw}");
+        }
+        assert_eq!(parse_time("2021-08-09", ist), Some(Utc.with_ymd_and_hms(2021, 8, 8, 18, 30, 0).unwrap()));
+    }
+
+    #[test]
+    fn an_unreadable_timestamp_that_decides_the_time_rejects_the_event_naming_only_the_field() {
+        for (field, value) in [("start_stamp", "09/08/2021 5pm"), ("end_stamp", "9876543210x"), ("date", "yesterday")] {
+            let body = format!(r#"{{"call_id": "1", "digit_pressed": "1", "{field}": "{value}"}}"#);
+
+            let r = rejection(post_json("dtmf-option", &body));
+
+            assert_eq!(r.reason, "invalid_timestamp", "{field}");
+            assert!(r.detail.contains(field), "{}", r.detail);
+            assert!(!r.detail.contains(value), "{}", r.detail);
+        }
+    }
+
+    #[test]
+    fn an_unreadable_answer_time_is_left_out_rather_than_rejected() {
+        let e = event(post_json("call-hangup-answered", r#"{"call_id": "1", "answer_stamp": "soon"}"#));
+
+        assert_eq!(attr(&e, "answer_time"), None);
+    }
+
+    // --- DTMF ------------------------------------------------------------------
+
+    #[test]
+    fn a_dtmf_key_carries_the_digit_and_the_time_it_was_pressed() {
+        let body = r#"{"uuid": "61111f5e708c5", "call_id": "1628540022.7292026", "digit_pressed": "3",
+                       "date": "2021-08-10 01:43:47", "caller_id_number": "9876543210"}"#;
+
+        let e = event(post_json("dtmf-option", body));
+
+        assert_eq!(e.event_key.as_str(), "dtmf-option#1628540022.7292026#3#2021-08-09T20:13:47Z");
+        assert_eq!(attr(&e, "dtmf_digit"), Some("3"));
+        assert_eq!(attr(&e, "dtmf_time"), Some("2021-08-09T20:13:47Z"));
+        assert_eq!(e.callback, CallbackDecision::NotDue);
+    }
+
+    #[test]
+    fn two_presses_in_one_call_are_two_events() {
+        let first = r#"{"call_id": "1628540022.7292026", "digit_pressed": "1", "date": "2021-08-10 01:43:47"}"#;
+        let second = r#"{"call_id": "1628540022.7292026", "digit_pressed": "1", "date": "2021-08-10 01:43:55"}"#;
+        let other = r#"{"call_id": "1628540022.7292026", "digit_pressed": "2", "date": "2021-08-10 01:43:47"}"#;
+
+        let keys: Vec<EventKey> =
+            [first, second, other].iter().map(|b| event(post_json("dtmf-option", b)).event_key).collect();
+
+        assert_ne!(keys[0], keys[1]);
+        assert_ne!(keys[0], keys[2]);
+    }
+
+    #[test]
+    fn dtmf_digits_are_read_from_the_other_spellings_and_from_arrays() {
+        for (body, digit) in [
+            (r#"{"call_id": "1", "dtmf": 4, "date": "2021-08-10 01:43:47"}"#, "4"),
+            (r#"{"call_id": "1", "Digit": "*", "date": "2021-08-10 01:43:47"}"#, "*"),
+            (r#"{"call_id": "1", "digits_dialed": ["1", "2"], "date": "2021-08-10 01:43:47"}"#, "12"),
+            (r#"{"call_id": "1", "digits_dialed": "[\"5\"]", "date": "2021-08-10 01:43:47"}"#, "5"),
+        ] {
+            let e = event(post_json("dtmf-option", body));
+
+            assert_eq!(attr(&e, "dtmf_digit"), Some(digit), "{body}");
+            assert!(e.event_key.as_str().starts_with(&format!("dtmf-option#1#{digit}#")), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_dtmf_event_without_a_digit_is_rejected() {
+        let r = rejection(post_json("dtmf-option", r#"{"call_id": "1", "digit_pressed": "$digit_pressed"}"#));
+
+        assert_eq!(r.reason, "missing_dtmf_digit");
+    }
+
+    #[test]
+    fn a_dtmf_event_without_a_time_is_keyed_by_call_and_digit() {
+        let e = event(post_json("dtmf-option", r#"{"call_id": "1", "digit_pressed": "9"}"#));
+
+        assert_eq!(e.event_key.as_str(), "dtmf-option#1#9");
+    }
+
+    // --- missed-call tasks -----------------------------------------------------
+
+    #[test]
+    fn a_missed_call_gives_a_task_to_call_the_customer_back_from_the_number_they_dialled() {
+        let e = event(post_json("call-hangup-missed", HANGUP_MISSED));
+
+        let task = due(&e);
+        assert_eq!(task.reason, CallbackReason::MissedCall);
+        assert_eq!(task.phone.as_str(), "+919876543210");
+        assert_eq!(task.business_phone.as_ref().unwrap().as_str(), "+918069010148");
+        assert_eq!(task.window, None);
+        assert_eq!(task.requested_at, Utc.with_ymd_and_hms(2021, 8, 9, 12, 26, 21).unwrap());
+        assert_eq!(task.context.get("trigger"), Some(&Value::from("call-hangup-missed")));
+    }
+
+    #[test]
+    fn each_missed_call_trigger_gives_a_task_whatever_the_status_says() {
+        for trigger in MISSED_TRIGGERS {
+            let e = event(post_json(trigger, &minimal("$call_status")));
+
+            assert_eq!(due(&e).reason, CallbackReason::MissedCall, "{trigger}");
+        }
+    }
+
+    #[test]
+    fn a_hangup_whose_status_says_missed_gives_a_task() {
+        for status in [
+            "missed",
+            "Missed",
+            "MISSED",
+            "noanswer",
+            "NOANSWER",
+            "no answer",
+            "no_answer",
+            "Not Answered",
+            "Missed by agent",
+        ] {
+            let e = event(post_json("call-hangup", &minimal(status)));
+
+            assert_eq!(due(&e).phone.as_str(), "+919876543210", "{status}");
+        }
+    }
+
+    #[test]
+    fn a_hangup_that_was_answered_or_has_no_status_gives_no_task() {
+        for status in ["answered", "Answered", "ANSWER", "Answered by agent", "completed", "$call_status", ""] {
+            let e = event(post_json("call-hangup", &minimal(status)));
+
+            assert_eq!(e.callback, CallbackDecision::NotDue, "{status:?}");
+            assert_eq!(e.attributes.get("missed"), Some(&Value::from(false)));
+        }
+    }
+
+    #[test]
+    fn no_other_trigger_gives_a_task_even_when_its_status_says_missed() {
+        for trigger in TRIGGERS.iter().filter(|t| !MISSED_TRIGGERS.contains(t) && **t != "call-hangup") {
+            let body = minimal("missed").replace('}', r#", "digit_pressed": "1"}"#);
+
+            let e = event(post_json(trigger, &body));
+
+            assert_eq!(e.callback, CallbackDecision::NotDue, "{trigger}");
+        }
+    }
+
+    #[test]
+    fn a_missed_click_to_call_calls_back_the_dialled_customer_from_the_caller_id() {
+        let body = r#"{"uuid": "6110f068a4139", "call_id": "1628540022.7292026", "call_to_number": "09876543210",
+                       "caller_id_number": "918069010102", "direction": "clicktocall", "call_status": "missed",
+                       "start_stamp": "2021-08-09 14:37:52"}"#;
+
+        let e = event(post_json("call-missed-by-customer-click-to-call", body));
+
+        assert_eq!(due(&e).phone.as_str(), "+919876543210");
+        assert_eq!(due(&e).business_phone.as_ref().unwrap().as_str(), "+918069010102");
+        assert_eq!(attr(&e, "direction"), Some("click_to_call"));
+    }
+
+    #[test]
+    fn an_outbound_missed_hangup_calls_back_the_called_number() {
+        let body = r#"{"call_id": "1", "call_to_number": "9876543210", "caller_id_number": "918069010148",
+                       "direction": "outbound", "call_status": "missed"}"#;
+
+        let e = event(post_json("call-hangup", body));
+
+        assert_eq!(due(&e).phone.as_str(), "+919876543210");
+        assert_eq!(due(&e).business_phone.as_ref().unwrap().as_str(), "+918069010148");
+    }
+
+    #[test]
+    fn when_the_explicit_customer_number_is_the_called_number_the_business_is_the_caller_id() {
+        let body = r#"{"call_id": "1", "customer_no_with_prefix": "919876543210", "call_to_number": "9876543210",
+                       "caller_id_number": "918069010148"}"#;
+
+        let e = event(post_json("call-hangup-missed", body));
+
+        assert_eq!(due(&e).business_phone.as_ref().unwrap().as_str(), "+918069010148");
+    }
+
+    #[test]
+    fn a_missed_call_without_a_reachable_number_is_unreachable() {
+        for body in [
+            r#"{"call_id": "1", "caller_id_number": "$caller_id_number"}"#,
+            r#"{"call_id": "1", "caller_id_number": "anonymous", "customer_number": "12"}"#,
+        ] {
+            let e = event(post_json("call-missed-by-agent-hangup", body));
+
+            assert_eq!(e.callback, CallbackDecision::Unreachable { reason: CallbackReason::MissedCall }, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_missed_call_without_a_call_time_is_requested_at_its_receipt() {
+        let e = event(post_json("call-hangup-missed", r#"{"call_id": "1", "caller_id_number": "9876543210"}"#));
+
+        assert_eq!(due(&e).requested_at, received_at());
+    }
+
+    #[test]
+    fn the_normalised_event_serialises_with_the_missed_call_reason() {
+        let e = event(post_json("call-hangup-missed", HANGUP_MISSED));
+
+        let json = e.to_json();
+
+        assert_eq!(json["callback"], Value::from("missed_call"));
+        assert_eq!(json["event_type"], Value::from("call-hangup-missed"));
+    }
+
+    #[test]
+    fn key_normalisation_handles_the_spellings_seen_in_the_wild() {
+        for (raw, want) in [
+            ("$caller_id_number", "caller_id_number"),
+            ("customer_no_with_prefix ", "customer_no_with_prefix"),
+            ("callId", "call_id"),
+            ("CallID", "call_id"),
+            ("Caller ID Number", "caller_id_number"),
+            ("call-to-number", "call_to_number"),
+            ("${uuid}", "uuid"),
+        ] {
+            assert_eq!(normalise_key(raw), want, "{raw:?}");
+        }
+    }
+
+    // --- recorded events -------------------------------------------------------
+
+    /// What each recorded event in `events/smartflo` must produce.
+    fn expected_outcome(file: &str) -> &'static str {
+        match file {
+            f if f.starts_with("unknown-trigger") => "404",
+            f if f.starts_with("malformed") => "400",
+            f if f.starts_with("unsupported-content-type") => "415",
+            f if f.starts_with("missing-call-id") || f.starts_with("invalid-timestamp") => "422",
+            f if f.contains("unreachable") => "unreachable",
+            "call-hangup-missed.json"
+            | "call-missed-by-agent-hangup.json"
+            | "call-missed-by-customer-click-to-call.json"
+            | "call-hangup.json" => "task",
+            f if f.contains("missed") && !f.contains("answered") => "task",
+            _ => "stored",
+        }
+    }
+
+    #[test]
+    fn every_recorded_event_parses_to_its_expected_outcome() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/smartflo");
+        let mut seen_triggers = std::collections::BTreeSet::new();
+        let mut files: Vec<_> = std::fs::read_dir(&dir).expect("events/smartflo exists").flatten().collect();
+        files.sort_by_key(|f| f.file_name());
+        assert!(files.len() >= 16);
+        for file in files {
+            let name = file.file_name().to_string_lossy().into_owned();
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(file.path()).unwrap()).unwrap();
+            let method = v["requestContext"]["http"]["method"].as_str().unwrap();
+            assert!(v["routeKey"].as_str().unwrap().starts_with(method), "{name}");
+            let trigger = v["pathParameters"]["trigger"].as_str();
+            let path = v["rawPath"].as_str().unwrap();
+            let query: Vec<(String, String)> = form_urlencoded::parse(v["rawQueryString"].as_str().unwrap().as_bytes())
+                .into_owned()
+                .filter(|(k, _)| k != "key")
+                .collect();
+            let content_type = v["headers"]["content-type"].as_str();
+            let body = v["body"].as_str().unwrap_or("");
+            let delivery = Delivery { method, path, trigger, query: &query, content_type, body: body.as_bytes() };
+
+            let outcome = match Smartflo.parse(&delivery, &ctx()) {
+                Err(DecodeError::UnknownRoute(_)) => "404",
+                Err(DecodeError::UnsupportedContentType(_)) => "415",
+                Err(_) => "400",
+                Ok(events) => match &events[0].outcome {
+                    Err(_) => "422",
+                    Ok(e) => {
+                        seen_triggers.insert(e.event_type.clone());
+                        assert_eq!(trigger, Some(e.event_type.as_str()), "{name}");
+                        match e.callback {
+                            CallbackDecision::Due(_) => "task",
+                            CallbackDecision::Unreachable { .. } => "unreachable",
+                            CallbackDecision::NotDue => "stored",
+                        }
+                    }
+                },
+            };
+
+            assert_eq!(outcome, expected_outcome(&name), "{name}");
+        }
+        assert_eq!(seen_triggers.len(), TRIGGERS.len(), "one recorded event per trigger at least");
+    }
+}

@@ -1,7 +1,9 @@
 //! One module per provider: its payload types, parsing and task rule.
 
+pub mod curious_thing;
 pub mod truecaller;
 
+pub use curious_thing::CuriousThing;
 pub use truecaller::Truecaller;
 
 use serde_json::error::Category;

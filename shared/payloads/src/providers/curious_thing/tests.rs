@@ -727,3 +727,134 @@ fn a_body_that_is_not_utf8_is_refused() {
 }
 
 // --- recorded events ---------------------------------------------------------
+/// What one recorded request parses to: events, rejections, keys and tasks.
+struct Recorded {
+    events: Vec<ParsedEvent>,
+}
+
+impl Recorded {
+    fn load(name: &str) -> Result<Self, DecodeError> {
+        let path = format!("{}/../../events/curious-thing/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let request: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(request["rawPath"], "/webhooks/curious-thing");
+        assert_eq!(request["isBase64Encoded"], false);
+        let query: Vec<(String, String)> =
+            form_urlencoded::parse(request["rawQueryString"].as_str().unwrap().as_bytes())
+                .filter(|(k, _)| k != "key")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+        let delivery = Delivery {
+            method: request["requestContext"]["http"]["method"].as_str().unwrap(),
+            path: "/webhooks/curious-thing",
+            trigger: None,
+            query: &query,
+            content_type: request["headers"]["content-type"].as_str(),
+            body: request["body"].as_str().unwrap().as_bytes(),
+        };
+        let received_at = Utc.timestamp_millis_opt(request["requestContext"]["timeEpoch"].as_i64().unwrap()).unwrap();
+        let ctx = ParseContext::new(received_at);
+        CuriousThing.parse(&delivery, &ctx).map(|events| Self { events })
+    }
+
+    fn ok(&self) -> Vec<&NormalisedEvent> {
+        self.events.iter().filter_map(|e| e.outcome.as_ref().ok()).collect()
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.ok().into_iter().map(|e| e.event_key.as_str()).collect()
+    }
+
+    fn types(&self) -> Vec<&str> {
+        self.ok().into_iter().map(|e| e.event_type.as_str()).collect()
+    }
+
+    fn tasks(&self) -> usize {
+        self.ok().into_iter().filter(|e| e.callback.request().is_some()).count()
+    }
+}
+
+#[test]
+fn each_recorded_single_type_event_parses_to_its_type_without_a_task() {
+    // Arrange
+    let cases = [
+        ("call-complete", "CallComplete"),
+        ("call-attempted", "CallAttempted"),
+        ("call-received", "CallReceived"),
+        ("sms-sent", "SMSSent"),
+        ("sms-received", "SMSReceived"),
+    ];
+    for (name, event_type) in cases {
+        // Act
+        let recorded = Recorded::load(name).unwrap();
+        // Assert
+        assert_eq!(recorded.types(), [event_type], "{name}");
+        assert_eq!(recorded.tasks(), 0, "{name}");
+        assert!(recorded.ok()[0].occurred_at.is_some(), "{name}");
+    }
+}
+
+#[test]
+fn the_recorded_mixed_batch_has_all_five_types_in_order() {
+    // Arrange, act
+    let recorded = Recorded::load("mixed-batch").unwrap();
+    // Assert
+    assert_eq!(recorded.types(), ["CallAttempted", "CallComplete", "SMSSent", "SMSReceived", "CallReceived"]);
+    assert_eq!(recorded.tasks(), 0);
+}
+
+#[test]
+fn the_recorded_human_request_and_single_object_give_the_same_one_task() {
+    // Arrange, act
+    let batch = Recorded::load("call-complete-human-requested").unwrap();
+    let single = Recorded::load("single-object").unwrap();
+    // Assert
+    for recorded in [&batch, &single] {
+        assert_eq!(recorded.tasks(), 1);
+        let request = recorded.ok()[0].callback.request().unwrap();
+        assert_eq!(request.reason, CallbackReason::HumanRequested);
+        assert_eq!(request.phone.as_str(), "+919876543210");
+    }
+    assert_eq!(batch.keys(), single.keys());
+}
+
+#[test]
+fn the_recorded_id_less_elements_are_keyed_on_their_content() {
+    // Arrange, act
+    let recorded = Recorded::load("element-without-id").unwrap();
+    // Assert
+    assert_eq!(recorded.types(), ["CallAttempted", "CallAttempted"]);
+    assert!(recorded.ok().iter().all(|e| is_hex_sha256(&e.event_key)));
+}
+
+#[test]
+fn the_recorded_batch_with_one_invalid_element_rejects_only_that_element() {
+    // Arrange, act
+    let recorded = Recorded::load("batch-with-invalid-element").unwrap();
+    // Assert
+    let reasons: Vec<Option<&str>> =
+        recorded.events.iter().map(|e| e.outcome.as_ref().err().map(|r| r.reason)).collect();
+    assert_eq!(reasons, [None, Some("invalid_timestamp"), None]);
+}
+
+#[test]
+fn the_recorded_partial_redelivery_repeats_earlier_keys_and_adds_new_ones() {
+    // Arrange
+    let earlier: Vec<String> = ["mixed-batch", "element-without-id"]
+        .iter()
+        .flat_map(|name| Recorded::load(name).unwrap().keys().into_iter().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    // Act
+    let redelivery = Recorded::load("partial-redelivery").unwrap();
+    // Assert
+    let repeated: Vec<bool> = redelivery.keys().iter().map(|k| earlier.iter().any(|e| e == k)).collect();
+    assert_eq!(repeated, [true, true, false, false]);
+}
+
+#[test]
+fn the_recorded_malformed_body_is_not_json_and_token_cases_still_parse() {
+    // Arrange, act, assert: tokens are the pipeline's concern, not the parser's.
+    assert!(matches!(Recorded::load("malformed-body"), Err(DecodeError::NotJson(_))));
+    assert_eq!(Recorded::load("missing-token").unwrap().types(), ["CallComplete"]);
+    assert_eq!(Recorded::load("wrong-token").unwrap().types(), ["CallComplete"]);
+}

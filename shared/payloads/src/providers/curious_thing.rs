@@ -417,10 +417,12 @@ fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
 }
 
 /// A number in E.164. Curious Thing sends international numbers without the
-/// `+` (`61491573087`), which a region-first parser would misread as a long
-/// national number of the default region. So: the default region's reading
-/// when it is a valid number there; else the digits read as international
-/// when that is valid; else the default region's reading if it is possible.
+/// `+` (`61491573087`), which the shared region-first parser would misread
+/// as a long national number of the default region (`+9161491573087`). So:
+/// the default region's reading when it is a valid number there; a number
+/// written unambiguously (`+`, `00`, a trunk `0`) keeps the shared reading;
+/// bare digits are otherwise read as international when that is valid, and
+/// are no number at all when neither reading is valid (never a guess).
 fn phone(raw: &str, region: PhoneRegion) -> Option<PhoneNumber> {
     let national = PhoneNumber::parse(raw, region).ok();
     if national.as_ref().is_some_and(is_valid) {
@@ -428,15 +430,11 @@ fn phone(raw: &str, region: PhoneRegion) -> Option<PhoneNumber> {
     }
     let trimmed = raw.trim();
     let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
-    let plain = trimmed.chars().all(|c| c.is_ascii_digit() || " -().".contains(c));
-    if plain
-        && !digits.starts_with('0')
-        && (8..=15).contains(&digits.len())
-        && let Some(international) = PhoneNumber::parse(&format!("+{digits}"), region).ok().filter(is_valid)
-    {
-        return Some(international);
+    let bare = trimmed.chars().all(|c| c.is_ascii_digit() || " -().".contains(c)) && !digits.starts_with('0');
+    if !bare {
+        return national;
     }
-    national
+    PhoneNumber::parse(&format!("+{digits}"), region).ok().filter(is_valid)
 }
 
 fn is_valid(number: &PhoneNumber) -> bool {

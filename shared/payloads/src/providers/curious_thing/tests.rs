@@ -657,6 +657,19 @@ fn numbers_without_plus_are_read_as_international_when_the_default_region_cannot
     let au: PhoneRegion = "AU".parse().unwrap();
     assert_eq!(phone("0491 573 087", au).unwrap().as_str(), "+61491573087");
     assert_eq!(phone("not a number", region), None);
+    assert_eq!(phone("14155550100", region).unwrap().as_str(), "+14155550100");
+    assert_eq!(phone("+44 7911 123456", region).unwrap().as_str(), "+447911123456");
+}
+
+#[test]
+fn bare_digits_valid_in_no_reading_are_no_number_rather_than_a_guess() {
+    // Arrange: neither an Indian national number nor +61 000 000 000.
+    let raw = "61000000000";
+    // Act
+    let parsed = phone(raw, PhoneRegion::INDIA);
+    // Assert
+    assert_eq!(parsed, None);
+    assert!(PhoneNumber::parse(raw, PhoneRegion::INDIA).is_ok(), "the shared parser alone would accept it");
 }
 
 // --- decode errors -----------------------------------------------------------

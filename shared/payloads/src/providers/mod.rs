@@ -1,10 +1,14 @@
 //! One module per provider: its payload types, parsing and task rule.
 
+pub mod curious_thing;
 pub mod smartflo;
 pub mod truecaller;
+pub mod wavix;
 
+pub use curious_thing::CuriousThing;
 pub use smartflo::Smartflo;
 pub use truecaller::Truecaller;
+pub use wavix::Wavix;
 
 use serde_json::error::Category;
 

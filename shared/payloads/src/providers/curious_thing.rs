@@ -1,0 +1,578 @@
+//! Curious Thing (AI voice agent) webhooks (seed 001): `CallComplete`,
+//! `CallAttempted`, `CallReceived`, `SMSSent`, `SMSReceived`.
+//!
+//! A delivery is a JSON array of events (a batch of up to the account's
+//! `batchSize`); a single object is read as a batch of one. Each element is
+//! its own event with its own outcome: one bad element never spoils the rest.
+//!
+//! The public docs (`api.curiousthing.io/webhook_events`) show two shapes:
+//!
+//! - `CallComplete` in an envelope: `{id, eventType, createdAt, data: {...}}`;
+//! - the other four as flat objects with neither `id` nor `eventType`
+//!   (`{time, phone, status, note, campaignId, correlationId}` ...).
+//!
+//! Both are read. Field names are matched ignoring case, `_` and `-`
+//! (`createdAt`, `created_at`, `CreatedAt` are one field); payload fields are
+//! looked up in `data` first, then at the top level. Without an `eventType`
+//! the type comes from the query parameter `eventType` (a URL configured per
+//! event type), else from the element's shape; an SMS whose direction cannot
+//! be known is stored as `SMS`. Unknown types are stored, never rejected.
+//!
+//! Strict on identity (`id`: string or number; else the SHA-256 of the
+//! element's canonical JSON), on the event time (`createdAt` / `time`), and
+//! on the customer's number when a callback is due (no valid number:
+//! `Unreachable`, never a guess). Lenient elsewhere.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::json_text;
+use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
+use crate::event::rfc3339;
+use crate::lenient::{epoch_seconds, is_sentinel, scalar_text};
+use crate::{
+    CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
+    PhoneRegion, Provider,
+};
+
+/// The Curious Thing receiver's parser.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CuriousThing;
+
+impl ProviderParser for CuriousThing {
+    fn provider(&self) -> Provider {
+        Provider::CuriousThing
+    }
+
+    /// An empty array is a successful delivery of no events (`Ok(vec![])`):
+    /// it is authentic and well-formed, and answering 400 would only make
+    /// the provider retry a batch that has nothing in it.
+    fn parse(&self, delivery: &Delivery<'_>, ctx: &ParseContext) -> Result<Vec<ParsedEvent>, DecodeError> {
+        delivery.require_post()?;
+        delivery.require_json()?;
+        let body = json_text(delivery.body)?;
+        let hint = query_hint(delivery.query);
+        let elements: Vec<&str> = match body.trim_start().as_bytes().first() {
+            Some(b'[') => {
+                let batch: Vec<&RawValue> = serde_json::from_str(body).map_err(not_json)?;
+                batch.into_iter().map(RawValue::get).collect()
+            }
+            Some(b'{') => {
+                serde_json::from_str::<&RawValue>(body).map_err(not_json)?;
+                vec![body]
+            }
+            _ => {
+                serde_json::from_str::<serde::de::IgnoredAny>(body).map_err(not_json)?;
+                return Err(DecodeError::WrongShape("expected a JSON array of events or one event object".into()));
+            }
+        };
+        Ok(elements
+            .into_iter()
+            .map(|raw| ParsedEvent { raw: raw.to_owned(), outcome: parse_element(raw, hint, ctx) })
+            .collect())
+    }
+}
+
+/// Where serde failed, without echoing the offending text.
+fn not_json(err: serde_json::Error) -> DecodeError {
+    DecodeError::NotJson(format!("line {} column {}", err.line(), err.column()))
+}
+
+/// The event types Curious Thing documents, plus what we can tell of an SMS
+/// whose direction the payload does not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    CallComplete,
+    CallAttempted,
+    CallReceived,
+    SmsSent,
+    SmsReceived,
+    /// An SMS without `eventType`: sent or received cannot be told apart.
+    Sms,
+    Unknown,
+}
+
+impl Kind {
+    /// Accepts the documented names and their case/spelling variants
+    /// (`callComplete`, `call_complete`, `CALL-COMPLETE`, `CallCompleted`).
+    fn from_name(name: &str) -> Option<Kind> {
+        Some(match fold(name).as_str() {
+            "callcomplete" | "callcompleted" => Kind::CallComplete,
+            "callattempted" | "callattempt" => Kind::CallAttempted,
+            "callreceived" => Kind::CallReceived,
+            "smssent" => Kind::SmsSent,
+            "smsreceived" => Kind::SmsReceived,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::CallComplete => "CallComplete",
+            Kind::CallAttempted => "CallAttempted",
+            Kind::CallReceived => "CallReceived",
+            Kind::SmsSent => "SMSSent",
+            Kind::SmsReceived => "SMSReceived",
+            Kind::Sms => "SMS",
+            Kind::Unknown => "unknown",
+        }
+    }
+}
+
+/// Lower case, letters and digits only: how names are compared.
+fn fold(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// True when `key` folds to `folded` (already folded), without allocating.
+fn key_is(key: &str, folded: &str) -> bool {
+    key.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).eq(folded.chars())
+}
+
+/// The event type named in the delivery's query (`?eventType=SMSSent`), for
+/// URLs configured per event type. Only known names count.
+fn query_hint(query: &[(String, String)]) -> Option<Kind> {
+    query
+        .iter()
+        .filter(|(k, _)| ["eventtype", "event", "type"].iter().any(|n| key_is(k, n)))
+        .find_map(|(_, v)| Kind::from_name(v))
+}
+
+/// One element's fields: the envelope (top level) and its `data` object.
+struct Fields<'a> {
+    top: &'a Map<String, Value>,
+    data: Option<&'a Map<String, Value>>,
+}
+
+fn lookup<'a>(map: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
+    names.iter().find_map(|n| map.iter().find(|(k, v)| !v.is_null() && key_is(k, n)).map(|(_, v)| v))
+}
+
+impl<'a> Fields<'a> {
+    /// A payload field: in `data` first, then at the top level.
+    fn get(&self, names: &[&str]) -> Option<&'a Value> {
+        self.data.and_then(|d| lookup(d, names)).or_else(|| lookup(self.top, names))
+    }
+
+    /// An envelope field: at the top level first, then in `data`.
+    fn envelope(&self, names: &[&str]) -> Option<&'a Value> {
+        lookup(self.top, names).or_else(|| self.data.and_then(|d| lookup(d, names)))
+    }
+
+    /// A payload field as meaningful text (no null, blank or `"NA"`).
+    fn text(&self, names: &[&str]) -> Option<String> {
+        self.get(names).and_then(scalar_text).filter(|s| !is_sentinel(s))
+    }
+
+    fn has(&self, names: &[&str]) -> bool {
+        self.get(names).is_some()
+    }
+}
+
+const ID: &[&str] = &["id", "eventid"];
+const EVENT_TYPE: &[&str] = &["eventtype", "event"];
+const DATA: &[&str] = &["data", "payload"];
+const OCCURRED_AT: &[&str] = &["createdat", "time", "timestamp", "eventtime", "createdtime"];
+const ENDED_AT: &[&str] = &["endedtime", "endtime", "endedat", "completedtime", "completedat", "finishedtime"];
+const STARTED_AT: &[&str] = &["startedtime", "starttime", "startedat"];
+const PHONE: &[&str] =
+    &["phone", "phonenumber", "contactphone", "contactnumber", "customerphone", "customernumber", "mobile"];
+const BUSINESS_PHONE: &[&str] = &["businessphone", "businessnumber", "campaignphone", "campaignphonenumber"];
+const CAMPAIGN_ID: &[&str] = &["campaignid"];
+const CAMPAIGN_NAME: &[&str] = &["campaignname"];
+const CORRELATION_ID: &[&str] = &["correlationid"];
+const CALL_RESULT_ID: &[&str] = &["callresultid"];
+const SESSION_ID: &[&str] = &["sessionid"];
+const NAME: &[&str] = &["name", "contactname", "customername"];
+const STATUS: &[&str] = &["status", "result", "outcome"];
+const NOTE: &[&str] = &["note", "reason", "failurereason"];
+const ADDITIONAL_INFORMATION: &[&str] = &["additionalinformation", "additionalinfo"];
+const LAST_STEP_NAME: &[&str] = &["laststepname"];
+const REQUESTS: &[&str] = &["requests"];
+const FLOW: &[&str] = &["flow"];
+const DURATION: &[&str] = &["duration", "durationseconds", "callduration", "durationsec"];
+const CALL_TYPE: &[&str] = &["type", "calltype", "direction"];
+const FROM: &[&str] = &["from", "fromnumber", "sender"];
+const TO: &[&str] = &["to", "tonumber", "recipient"];
+const MESSAGE: &[&str] = &["message", "text", "body", "messagebody"];
+
+/// Fields only a `CallComplete` has, for elements that do not say their type.
+const CALL_COMPLETE_SHAPE: &[&str] = &["requests", "flow", "callresultid", "sessionid", "laststepname"];
+
+fn parse_element(raw: &str, hint: Option<Kind>, ctx: &ParseContext) -> Result<NormalisedEvent, Rejection> {
+    let value: Value =
+        serde_json::from_str(raw).map_err(|_| Rejection::new("invalid_payload", "batch element is not valid JSON"))?;
+    let Value::Object(top) = &value else {
+        return Err(Rejection::new("not_an_object", format!("batch element is a JSON {}", json_kind(&value))));
+    };
+
+    let data_field = lookup(top, DATA);
+    let data = match data_field {
+        Some(Value::Object(d)) => Some(d),
+        _ => None,
+    };
+    let fields = Fields { top, data };
+
+    // The event type: declared, else the URL's, else the shape's.
+    let declared = lookup(top, EVENT_TYPE)
+        .and_then(scalar_text)
+        .or_else(|| lookup(top, &["type"]).and_then(scalar_text).filter(|t| Kind::from_name(t).is_some()));
+    let (kind, event_type, source) = match &declared {
+        Some(name) => match Kind::from_name(name) {
+            Some(kind) => (kind, kind.name().to_owned(), "payload"),
+            None => (Kind::Unknown, name.clone(), "payload"),
+        },
+        None => match hint {
+            Some(kind) => (kind, kind.name().to_owned(), "query"),
+            None => {
+                let kind = infer(&fields);
+                (kind, kind.name().to_owned(), "shape")
+            }
+        },
+    };
+    // Unknown types are stored and acknowledged, never rejected (DESIGN.md):
+    // for them a bad id falls back to the content hash, a bad time is dropped.
+    let strict = kind != Kind::Unknown;
+    let reject = |reason: &'static str, detail: &str| Rejection::new(reason, detail).with_event_type(Some(&event_type));
+
+    if strict && data_field.is_some_and(|d| !d.is_object()) {
+        return Err(reject("invalid_payload", "data is not an object"));
+    }
+
+    let (event_key, key_source) = match event_key(top) {
+        Ok(Some(key)) => (key, "id"),
+        Ok(None) => (content_key(&value), "content_sha256"),
+        Err(detail) if strict => return Err(reject("invalid_event_id", detail)),
+        Err(_) => (content_key(&value), "content_sha256"),
+    };
+
+    let occurred_at = match fields.envelope(OCCURRED_AT) {
+        None => None,
+        Some(v) => match parse_time(v) {
+            Some(at) => Some(at),
+            None if strict => return Err(reject("invalid_timestamp", "createdAt/time is not a timestamp")),
+            None => None,
+        },
+    };
+
+    let mut attributes = Map::new();
+    attributes.insert("key_source".into(), Value::from(key_source));
+    attributes.insert("event_type_source".into(), Value::from(source));
+    if let Some(name) = declared.filter(|d| d != &event_type) {
+        attributes.insert("event_type_raw".into(), Value::from(name));
+    }
+    put_text(&mut attributes, "campaign_id", fields.text(CAMPAIGN_ID));
+    put_text(&mut attributes, "campaign_name", fields.text(CAMPAIGN_NAME));
+    put_text(&mut attributes, "correlation_id", fields.text(CORRELATION_ID));
+
+    let region = ctx.default_region;
+    let callback = match kind {
+        Kind::CallComplete => call_complete(&fields, occurred_at, ctx, &mut attributes),
+        Kind::CallAttempted => {
+            put_phone(&mut attributes, "phone", fields.text(PHONE).and_then(|p| phone(&p, region)));
+            put_text(&mut attributes, "status", fields.text(STATUS));
+            put_text(&mut attributes, "note", fields.text(NOTE));
+            CallbackDecision::NotDue
+        }
+        Kind::CallReceived => {
+            put_phone(&mut attributes, "phone", fields.text(PHONE).and_then(|p| phone(&p, region)));
+            let call_type = fields.text(CALL_TYPE).filter(|t| Kind::from_name(t).is_none());
+            put_text(&mut attributes, "call_type", call_type);
+            CallbackDecision::NotDue
+        }
+        Kind::SmsSent | Kind::SmsReceived | Kind::Sms => {
+            sms(&fields, kind, region, &mut attributes);
+            CallbackDecision::NotDue
+        }
+        Kind::Unknown => {
+            put_phone(&mut attributes, "phone", fields.text(PHONE).and_then(|p| phone(&p, region)));
+            put_text(&mut attributes, "status", fields.text(STATUS));
+            CallbackDecision::NotDue
+        }
+    };
+
+    Ok(NormalisedEvent { provider: Provider::CuriousThing, event_key, event_type, occurred_at, attributes, callback })
+}
+
+/// The type of an element that does not name one, from the fields only one
+/// type has. Order matters: a `CallComplete` also has `status` and `phone`.
+fn infer(fields: &Fields<'_>) -> Kind {
+    if fields.has(CALL_COMPLETE_SHAPE) {
+        Kind::CallComplete
+    } else if fields.has(MESSAGE) || (fields.has(FROM) && fields.has(TO)) {
+        Kind::Sms
+    } else if fields.text(&["type"]).is_some() {
+        Kind::CallReceived
+    } else if fields.has(STATUS) || fields.has(NOTE) {
+        Kind::CallAttempted
+    } else {
+        Kind::Unknown
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// The element's own `id` (string or number). `Ok(None)`: no id (absent,
+/// null or blank), so the content hash is the key. UUIDs are keyed in their
+/// lower-case hyphenated form, so `ABC…` and `abc…` are one event.
+fn event_key(top: &Map<String, Value>) -> Result<Option<EventKey>, &'static str> {
+    let text = match lookup(top, ID) {
+        None => return Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
+        Some(Value::String(s)) => s.trim().to_owned(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => return Err("id is not a string or a number"),
+    };
+    let text = match uuid::Uuid::try_parse(&text) {
+        Ok(uuid) => uuid.hyphenated().to_string(),
+        Err(_) => text,
+    };
+    EventKey::parse(text).map(Some).map_err(|e| match e {
+        crate::InvalidEventKey::Empty => "id is empty",
+        crate::InvalidEventKey::TooLong => "id is too long",
+        crate::InvalidEventKey::ControlCharacter => "id contains a control character",
+    })
+}
+
+/// Key of an element without an id: SHA-256 (hex) of its canonical JSON, so
+/// the same content redelivered with other key order or spacing is one event.
+fn content_key(element: &Value) -> EventKey {
+    let digest = Sha256::digest(canonical_json(element).as_bytes());
+    EventKey::parse(hex::encode(digest)).expect("a hex digest is a valid key")
+}
+
+/// Object keys sorted (by UTF-8 bytes) at every depth, no insignificant
+/// whitespace, strings escaped as serde_json escapes them. Sorted explicitly,
+/// so it holds even if some crate turns on serde_json's `preserve_order`.
+pub(crate) fn canonical_json(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                out.push('{');
+                for (i, (k, v)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::from(k.as_str()).to_string());
+                    out.push(':');
+                    write(v, out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(v, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
+/// A timestamp as the provider may send it: RFC 3339 / ISO 8601 with a zone
+/// (`2022-08-31T21:46:58.621Z`, `+10:00`, `+1000`), ISO without a zone (read
+/// as UTC, the zone every documented example uses), a space instead of `T`,
+/// or epoch seconds/milliseconds as a number or a string. Years outside
+/// 2001-2100 are not event times.
+fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
+    let s = scalar_text(value)?;
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return epoch_seconds(&s).ok();
+    }
+    let at = DateTime::parse_from_rfc3339(&s)
+        .or_else(|_| DateTime::parse_from_rfc3339(&s.replacen(' ', "T", 1)))
+        .or_else(|_| DateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S%.f%z"))
+        .or_else(|_| DateTime::parse_from_str(&s, "%Y-%m-%d %H:%M:%S%.f%z"))
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(&s, f).ok())
+                .map(|n| n.and_utc())
+        })?;
+    let secs = at.timestamp();
+    (978_307_200..=4_102_444_800).contains(&secs).then_some(at)
+}
+
+/// A number in E.164. Curious Thing sends international numbers without the
+/// `+` (`61491573087`), which the shared region-first parser would misread
+/// as a long national number of the default region (`+9161491573087`). So:
+/// the default region's reading when it is a valid number there; a number
+/// written unambiguously (`+`, `00`, a trunk `0`) keeps the shared reading;
+/// bare digits are otherwise read as international when that is valid, and
+/// are no number at all when neither reading is valid (never a guess).
+fn phone(raw: &str, region: PhoneRegion) -> Option<PhoneNumber> {
+    let national = PhoneNumber::parse(raw, region).ok();
+    if national.as_ref().is_some_and(is_valid) {
+        return national;
+    }
+    let trimmed = raw.trim();
+    let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+    let bare = trimmed.chars().all(|c| c.is_ascii_digit() || " -().".contains(c)) && !digits.starts_with('0');
+    if !bare {
+        return national;
+    }
+    PhoneNumber::parse(&format!("+{digits}"), region).ok().filter(is_valid)
+}
+
+fn is_valid(number: &PhoneNumber) -> bool {
+    phonenumber::parse(None, number.as_str()).is_ok_and(|n| phonenumber::is_valid(&n))
+}
+
+fn put_text(attributes: &mut Map<String, Value>, name: &str, value: Option<String>) {
+    if let Some(v) = value {
+        attributes.insert(name.into(), Value::from(v));
+    }
+}
+
+fn put_phone(attributes: &mut Map<String, Value>, name: &str, phone: Option<PhoneNumber>) {
+    if let Some(p) = phone {
+        attributes.insert(name.into(), Value::from(p.as_str()));
+    }
+}
+
+fn put_time(attributes: &mut Map<String, Value>, name: &str, at: Option<DateTime<Utc>>) {
+    if let Some(at) = at {
+        attributes.insert(name.into(), Value::from(rfc3339(at)));
+    }
+}
+
+/// `requests` as names: an array of strings (documented) or of objects with
+/// a `type`/`name`/`requestType`; a lone string or object is a list of one.
+fn request_names(value: Option<&Value>) -> Vec<String> {
+    fn name(v: &Value) -> Option<String> {
+        match v {
+            Value::Object(m) => lookup(m, &["type", "name", "requesttype", "request", "kind"]).and_then(scalar_text),
+            other => scalar_text(other),
+        }
+    }
+    match value {
+        Some(Value::Array(items)) => items.iter().filter_map(name).collect(),
+        Some(Value::String(s)) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        Some(other) => name(other).into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+/// `humanSupportRequest`, in any case or spelling (`human_support_request`).
+fn is_human_support_request(name: &str) -> bool {
+    matches!(fold(name).as_str(), "humansupportrequest" | "humansupport")
+}
+
+fn duration_seconds(fields: &Fields<'_>) -> Option<Value> {
+    let text = fields.text(DURATION)?;
+    let seconds: f64 = text.parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0)?;
+    Some(if seconds.fract() == 0.0 { Value::from(seconds as u64) } else { Value::from(seconds) })
+}
+
+fn call_complete(
+    fields: &Fields<'_>,
+    occurred_at: Option<DateTime<Utc>>,
+    ctx: &ParseContext,
+    attributes: &mut Map<String, Value>,
+) -> CallbackDecision {
+    let region = ctx.default_region;
+    let customer = fields.text(PHONE).and_then(|p| phone(&p, region));
+    let business = fields.text(BUSINESS_PHONE).and_then(|p| phone(&p, region));
+    // Secondary times inform; a bad one is dropped rather than losing a task.
+    let started_at = fields.get(STARTED_AT).and_then(parse_time);
+    let ended_at = fields.get(ENDED_AT).and_then(parse_time);
+    let requests = request_names(fields.get(REQUESTS));
+    let human = requests.iter().any(|r| is_human_support_request(r));
+
+    put_phone(attributes, "phone", customer.clone());
+    put_phone(attributes, "business_phone", business.clone());
+    put_text(attributes, "contact_name", fields.text(NAME));
+    put_text(attributes, "call_result_id", fields.text(CALL_RESULT_ID));
+    put_text(attributes, "session_id", fields.text(SESSION_ID));
+    put_text(attributes, "status", fields.text(STATUS));
+    put_text(attributes, "additional_information", fields.text(ADDITIONAL_INFORMATION));
+    put_text(attributes, "last_step_name", fields.text(LAST_STEP_NAME));
+    put_time(attributes, "started_at", started_at);
+    put_time(attributes, "ended_at", ended_at);
+    if let Some(duration) = duration_seconds(fields) {
+        attributes.insert("duration_seconds".into(), duration);
+    }
+    if let Some(Value::Array(flow)) = fields.get(FLOW) {
+        attributes.insert("flow_steps".into(), Value::from(flow.len()));
+    }
+    attributes.insert("requests".into(), Value::from(requests));
+    attributes.insert("human_support_requested".into(), Value::from(human));
+
+    if !human {
+        return CallbackDecision::NotDue;
+    }
+    let reason = CallbackReason::HumanRequested;
+    let Some(phone) = customer else {
+        return CallbackDecision::Unreachable { reason };
+    };
+    let mut context = Map::new();
+    for name in [
+        "campaign_id",
+        "campaign_name",
+        "call_result_id",
+        "session_id",
+        "correlation_id",
+        "contact_name",
+        "status",
+        "last_step_name",
+    ] {
+        if let Some(v) = attributes.get(name) {
+            context.insert(name.into(), v.clone());
+        }
+    }
+    CallbackDecision::Due(Box::new(CallbackRequest {
+        reason,
+        phone,
+        alternate_phone: None,
+        business_phone: business,
+        window: None,
+        requested_at: ended_at.or(occurred_at).unwrap_or(ctx.received_at),
+        context,
+    }))
+}
+
+/// SMS: numbers (E.164) and the message's length, not its text. Who is the
+/// customer follows from the direction, when the type says it.
+fn sms(fields: &Fields<'_>, kind: Kind, region: PhoneRegion, attributes: &mut Map<String, Value>) {
+    let from = fields.text(FROM).and_then(|p| phone(&p, region));
+    let to = fields.text(TO).and_then(|p| phone(&p, region));
+    let (customer, business) = match kind {
+        Kind::SmsSent => (to.clone(), from.clone()),
+        Kind::SmsReceived => (from.clone(), to.clone()),
+        _ => (None, None),
+    };
+    put_phone(attributes, "from", from);
+    put_phone(attributes, "to", to);
+    put_phone(attributes, "customer_phone", customer);
+    put_phone(attributes, "business_phone", business);
+    if let Some(message) = fields.get(MESSAGE).and_then(Value::as_str) {
+        attributes.insert("message_length".into(), Value::from(message.chars().count()));
+    }
+    put_text(attributes, "status", fields.text(STATUS));
+}
+
+#[cfg(test)]
+mod tests;

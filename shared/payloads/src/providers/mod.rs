@@ -1,8 +1,10 @@
 //! One module per provider: its payload types, parsing and task rule.
 
 pub mod truecaller;
+pub mod wavix;
 
 pub use truecaller::Truecaller;
+pub use wavix::Wavix;
 
 use serde_json::error::Category;
 

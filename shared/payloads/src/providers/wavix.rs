@@ -530,3 +530,684 @@ fn put_seconds(attributes: &mut Map<String, Value>, name: &str, value: Option<St
         attributes.insert(name.into(), Value::from(s));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+
+    const UUID: &str = "5dccb6b0-f35c-488c-867b-86fb012c4415";
+    const CALLER: &str = "+18045961058";
+    const BUSINESS: &str = "17653889567";
+
+    fn ctx() -> ParseContext {
+        ParseContext::new(Utc.with_ymd_and_hms(2025, 9, 22, 13, 0, 0).unwrap())
+    }
+
+    fn deliver(method: &str, content_type: Option<&str>, body: &str) -> Result<Vec<ParsedEvent>, DecodeError> {
+        let delivery = Delivery {
+            method,
+            path: "/webhooks/wavix",
+            trigger: None,
+            query: &[],
+            content_type,
+            body: body.as_bytes(),
+        };
+        Wavix.parse(&delivery, &ctx())
+    }
+
+    fn post(body: &str) -> Result<Vec<ParsedEvent>, DecodeError> {
+        deliver("POST", Some("application/json"), body)
+    }
+
+    fn outcome(body: &str) -> Result<NormalisedEvent, Rejection> {
+        let mut events = post(body).expect("decodable");
+        assert_eq!(events.len(), 1);
+        events.remove(0).outcome
+    }
+
+    fn event(body: &str) -> NormalisedEvent {
+        outcome(body).expect("accepted")
+    }
+
+    fn rejection(body: &str) -> Rejection {
+        outcome(body).expect_err("rejected")
+    }
+
+    /// The seed's OnCallEvent, with `fields` replacing or adding (or, as
+    /// `null` under `"-name"`, removing) fields.
+    fn on_call(fields: Value) -> String {
+        let mut base = json!({
+            "uuid": UUID,
+            "event_type": "call_setup",
+            "event_time": "2025-09-22T12:56:38.547Z",
+            "event_payload": {"type": "audio", "payload": {"status": "completed", "playback_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6"}},
+            "from": CALLER,
+            "to": BUSINESS,
+            "call_started": "2025-09-22T12:56:38.547Z",
+            "call_answered": null,
+            "call_completed": null,
+            "machine_detected": false,
+            "tag": "marketing-campaign",
+            "direction": "inbound"
+        });
+        merge(&mut base, fields);
+        base.to_string()
+    }
+
+    /// The documented post-call payload, inbound.
+    fn post_call(fields: Value) -> String {
+        let mut base = json!({
+            "direction": "inbound",
+            "uuid": "99df5ffd-962a-410f-bcce-d08f1f7f328c",
+            "destination": "Support SIP trunk",
+            "duration": 0,
+            "charge": "0.000",
+            "date": "2025-09-22T12:56:38.000Z",
+            "disposition": "noanswer",
+            "from": "14155550100",
+            "to": BUSINESS,
+            "per_minute": "0.0065"
+        });
+        merge(&mut base, fields);
+        base.to_string()
+    }
+
+    fn merge(base: &mut Value, fields: Value) {
+        let base = base.as_object_mut().unwrap();
+        for (k, v) in fields.as_object().unwrap() {
+            match k.strip_prefix('-') {
+                Some(removed) => {
+                    base.remove(removed);
+                }
+                None => {
+                    base.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+
+    fn attr<'a>(event: &'a NormalisedEvent, name: &str) -> Option<&'a Value> {
+        event.attributes.get(name)
+    }
+
+    // ---- on-call events -------------------------------------------------
+
+    #[test]
+    fn every_documented_on_call_event_type_is_stored_under_uuid_type_and_time() {
+        for event_type in KNOWN_ON_CALL_TYPES {
+            let body = on_call(json!({"event_type": event_type}));
+
+            let e = event(&body);
+
+            assert_eq!(e.event_type, *event_type);
+            assert_eq!(e.event_key.as_str(), format!("{UUID}#{event_type}#2025-09-22T12:56:38.547Z"));
+            assert_eq!(e.occurred_at, Some(Utc.timestamp_millis_opt(1_758_545_798_547).unwrap()));
+            assert_eq!(attr(&e, "kind"), Some(&json!("on-call")));
+            assert_eq!(attr(&e, "unknown_event_type"), None);
+        }
+    }
+
+    #[test]
+    fn the_seed_example_is_normalised_to_e164_numbers_and_rfc3339_times() {
+        let body = on_call(json!({"call_answered": "2023-11-07T05:31:56Z", "call_completed": "2023-11-07T05:31:56Z"}));
+
+        let e = event(&body);
+
+        assert_eq!(attr(&e, "uuid"), Some(&json!(UUID)));
+        assert_eq!(attr(&e, "direction"), Some(&json!("inbound")));
+        assert_eq!(attr(&e, "from"), Some(&json!("+18045961058")));
+        assert_eq!(attr(&e, "to"), Some(&json!("+17653889567")));
+        assert_eq!(attr(&e, "event_time"), Some(&json!("2025-09-22T12:56:38.547Z")));
+        assert_eq!(attr(&e, "call_started"), Some(&json!("2025-09-22T12:56:38.547Z")));
+        assert_eq!(attr(&e, "call_answered"), Some(&json!("2023-11-07T05:31:56Z")));
+        assert_eq!(attr(&e, "call_completed"), Some(&json!("2023-11-07T05:31:56Z")));
+        assert_eq!(attr(&e, "machine_detected"), Some(&json!(false)));
+        assert_eq!(attr(&e, "tag"), Some(&json!("marketing-campaign")));
+        assert_eq!(attr(&e, "payload_type"), Some(&json!("audio")));
+        assert_eq!(attr(&e, "payload_status"), Some(&json!("completed")));
+        assert_eq!(attr(&e, "playback_id"), Some(&json!("3fa85f64-5717-4562-b3fc-2c963f66afa6")));
+        assert_eq!(e.callback, CallbackDecision::NotDue);
+    }
+
+    #[test]
+    fn an_unknown_event_type_is_stored_and_acknowledged_without_a_task() {
+        let body = on_call(json!({"event_type": "recording_ready"}));
+
+        let e = event(&body);
+
+        assert_eq!(e.event_type, "recording_ready");
+        assert_eq!(e.event_key.as_str(), format!("{UUID}#recording_ready#2025-09-22T12:56:38.547Z"));
+        assert_eq!(attr(&e, "unknown_event_type"), Some(&json!(true)));
+        assert_eq!(e.callback, CallbackDecision::NotDue);
+    }
+
+    #[test]
+    fn event_type_spelling_is_normalised_before_it_enters_the_key() {
+        for (sent, normalised) in [("CANCELED", "cancelled"), ("Call-Setup", "call_setup"), (" ringing ", "ringing")] {
+            let e = event(&on_call(json!({"event_type": sent})));
+
+            assert_eq!(e.event_type, normalised);
+        }
+    }
+
+    // ---- key normalisation ----------------------------------------------
+
+    #[test]
+    fn equal_instants_in_different_textual_forms_give_the_same_key() {
+        let forms = [
+            json!("2025-09-22T12:56:38.547Z"),
+            json!("2025-09-22T12:56:38.547000Z"),
+            json!("2025-09-22T12:56:38.547+00:00"),
+            json!("2025-09-22T18:26:38.547+05:30"),
+            json!("2025-09-22T12:56:38.547+0000"),
+            json!("2025-09-22 12:56:38.547"),
+            json!("2025-09-22T12:56:38.547"),
+            json!(1_758_545_798_547_u64),
+            json!("1758545798547"),
+            json!("1758545798.547"),
+        ];
+        let keys: Vec<String> =
+            forms.iter().map(|t| event(&on_call(json!({"event_time": t}))).event_key.as_str().to_owned()).collect();
+
+        for key in &keys {
+            assert_eq!(key, &format!("{UUID}#call_setup#2025-09-22T12:56:38.547Z"));
+        }
+    }
+
+    #[test]
+    fn whole_second_times_lose_only_zero_fractions_in_the_key() {
+        for form in [json!("2025-09-22T12:56:38Z"), json!("2025-09-22T12:56:38.000Z"), json!(1_758_545_798_u64)] {
+            let e = event(&on_call(json!({"event_time": form})));
+
+            assert_eq!(e.event_key.as_str(), format!("{UUID}#call_setup#2025-09-22T12:56:38Z"));
+        }
+    }
+
+    #[test]
+    fn sub_second_precision_is_kept_so_distinct_events_keep_distinct_keys() {
+        let a = event(&on_call(json!({"event_time": "2025-09-22T12:56:38.547Z"})));
+        let b = event(&on_call(json!({"event_time": "2025-09-22T12:56:38.548Z"})));
+        let micro = event(&on_call(json!({"event_time": "2025-09-22T12:56:38.547123Z"})));
+
+        assert_ne!(a.event_key, b.event_key);
+        assert!(micro.event_key.as_str().ends_with("#2025-09-22T12:56:38.547123Z"));
+    }
+
+    #[test]
+    fn an_upper_case_uuid_is_the_same_call_as_its_lower_case_form() {
+        let upper = event(&on_call(json!({"uuid": UUID.to_ascii_uppercase()})));
+
+        assert_eq!(upper.event_key, event(&on_call(json!({}))).event_key);
+    }
+
+    #[test]
+    fn an_unparseable_event_time_is_rejected_as_invalid_timestamp() {
+        for bad in [json!("yesterday"), json!("2025-13-40T99:00:00Z"), json!("12"), json!("1.2.3")] {
+            let r = rejection(&on_call(json!({"event_time": bad})));
+
+            assert_eq!(r.reason, "invalid_timestamp");
+            assert_eq!(r.event_type.as_deref(), Some("call_setup"));
+        }
+    }
+
+    #[test]
+    fn a_missing_or_blank_event_time_is_rejected() {
+        for body in [on_call(json!({"-event_time": null})), on_call(json!({"event_time": ""}))] {
+            assert_eq!(rejection(&body).reason, "missing_timestamp");
+        }
+    }
+
+    #[test]
+    fn a_missing_call_uuid_is_rejected_as_missing_call_id() {
+        for body in [on_call(json!({"-uuid": null})), on_call(json!({"uuid": null})), post_call(json!({"uuid": ""}))] {
+            assert_eq!(rejection(&body).reason, "missing_call_id");
+        }
+    }
+
+    #[test]
+    fn a_call_uuid_that_is_not_a_uuid_is_rejected() {
+        let r = rejection(&on_call(json!({"uuid": "not-a-uuid"})));
+
+        assert_eq!(r.reason, "invalid_call_id");
+    }
+
+    #[test]
+    fn a_delivery_with_neither_event_type_nor_post_call_fields_is_rejected() {
+        let r = rejection(&on_call(json!({"-event_type": null})));
+
+        assert_eq!(r.reason, "missing_event_type");
+        assert_eq!(r.event_type, None);
+    }
+
+    #[test]
+    fn rejection_details_never_contain_the_numbers_or_values_sent() {
+        let bodies = [
+            on_call(json!({"-uuid": null})),
+            on_call(json!({"uuid": "+18045961058"})),
+            on_call(json!({"event_time": "18045961058x"})),
+            post_call(json!({"date": "18045961058x"})),
+        ];
+        for body in bodies {
+            let r = rejection(&body);
+
+            assert!(!r.detail.contains("8045961058"), "{}", r.detail);
+            assert!(!r.detail.contains("4155550100"), "{}", r.detail);
+        }
+    }
+
+    // ---- payload variants -----------------------------------------------
+
+    #[test]
+    fn id_and_call_id_are_accepted_in_place_of_uuid() {
+        for name in ["id", "call_id"] {
+            let e = event(&on_call(json!({"-uuid": null, name: UUID})));
+
+            assert_eq!(attr(&e, "uuid"), Some(&json!(UUID)));
+        }
+    }
+
+    #[test]
+    fn uuid_wins_over_a_cdr_call_id_when_both_are_sent() {
+        let e = event(&post_call(json!({"call_id": "b2c3d4e5-0000-4000-8000-000000000000"})));
+
+        assert_eq!(e.event_key.as_str(), "99df5ffd-962a-410f-bcce-d08f1f7f328c#post-call");
+    }
+
+    #[test]
+    fn caller_and_callee_are_accepted_in_place_of_from_and_to() {
+        let e = event(&on_call(json!({"-from": null, "-to": null, "caller": CALLER, "callee": BUSINESS})));
+
+        assert_eq!(attr(&e, "from"), Some(&json!("+18045961058")));
+        assert_eq!(attr(&e, "to"), Some(&json!("+17653889567")));
+    }
+
+    #[test]
+    fn call_finished_from_the_call_info_schema_is_read_as_the_completion_time() {
+        let body =
+            on_call(json!({"-call_completed": null, "-direction": null, "call_finished": "2025-09-22T12:57:10Z"}));
+
+        let e = event(&body);
+
+        assert_eq!(attr(&e, "call_completed"), Some(&json!("2025-09-22T12:57:10Z")));
+        assert_eq!(attr(&e, "direction"), None);
+    }
+
+    #[test]
+    fn the_legacy_in_call_event_payload_is_read_without_copying_digits() {
+        let body = on_call(json!({
+            "event_type": "in_call_event",
+            "event_payload": {"in_call_event": "collect_completed", "in_call_event_data": {"digits": "4321", "reason": "collected"}}
+        }));
+
+        let e = event(&body);
+
+        assert_eq!(e.event_type, "in_call_event");
+        assert_eq!(attr(&e, "payload_type"), Some(&json!("collect_completed")));
+        assert_eq!(attr(&e, "payload_reason"), Some(&json!("collected")));
+        assert_eq!(attr(&e, "digits_count"), Some(&json!(4)));
+        assert!(!Value::Object(e.attributes.clone()).to_string().contains("4321"));
+    }
+
+    #[test]
+    fn the_current_collect_payload_is_read_without_copying_digits() {
+        let body = on_call(json!({
+            "event_type": "on_call_event",
+            "event_payload": {"type": "collect", "payload": {"digits": "987654", "status": "completed"}}
+        }));
+
+        let e = event(&body);
+
+        assert_eq!(attr(&e, "payload_type"), Some(&json!("collect")));
+        assert_eq!(attr(&e, "payload_status"), Some(&json!("completed")));
+        assert_eq!(attr(&e, "digits_count"), Some(&json!(6)));
+        assert!(!Value::Object(e.attributes.clone()).to_string().contains("987654"));
+    }
+
+    #[test]
+    fn event_payload_may_be_null_absent_a_json_string_or_a_bare_string() {
+        let encoded = json!({"type": "audio", "payload": {"status": "started"}}).to_string();
+        let cases = [
+            (json!({"event_payload": null}), None),
+            (json!({"-event_payload": null}), None),
+            (json!({"event_payload": encoded}), Some("audio")),
+            (json!({"event_payload": "collect_completed"}), Some("collect_completed")),
+            (json!({"event_payload": ""}), None),
+        ];
+        for (fields, payload_type) in cases {
+            let e = event(&on_call(fields));
+
+            assert_eq!(attr(&e, "payload_type").and_then(Value::as_str), payload_type);
+        }
+    }
+
+    #[test]
+    fn optional_fields_tolerate_strings_nulls_blanks_and_garbage() {
+        let body = on_call(json!({
+            "machine_detected": "true",
+            "tag": null,
+            "call_started": "not a time",
+            "call_answered": "",
+            "direction": "INCOMING",
+            "extra_field_from_a_newer_version": {"anything": [1, 2]}
+        }));
+
+        let e = event(&body);
+
+        assert_eq!(attr(&e, "machine_detected"), Some(&json!(true)));
+        assert_eq!(attr(&e, "tag"), None);
+        assert_eq!(attr(&e, "call_started"), None);
+        assert_eq!(attr(&e, "call_answered"), None);
+        assert_eq!(attr(&e, "direction"), Some(&json!("inbound")));
+    }
+
+    #[test]
+    fn wavix_numbers_without_a_plus_are_read_as_international_not_in_the_default_region() {
+        // libphonenumber alone reads "17653889567" in India: +9117653889567.
+        assert_eq!(PhoneNumber::parse("17653889567", PhoneRegion::INDIA).unwrap().as_str(), "+9117653889567");
+
+        let e = event(&on_call(json!({"from": "33170363950", "to": "17653889567"})));
+
+        assert_eq!(attr(&e, "from"), Some(&json!("+33170363950")));
+        assert_eq!(attr(&e, "to"), Some(&json!("+17653889567")));
+    }
+
+    #[test]
+    fn national_numbers_and_sip_uris_are_read_too() {
+        let region = PhoneRegion::INDIA;
+        let e164 = |raw: &str| phone(Some(raw), region).map(|p| p.as_str().to_owned());
+
+        assert_eq!(e164("09876543210").as_deref(), Some("+919876543210"));
+        assert_eq!(e164("9876543210").as_deref(), Some("+919876543210"));
+        assert_eq!(e164("sip:+18045961058@sip.wavix.net").as_deref(), Some("+18045961058"));
+        assert_eq!(e164("sip:14155550100@203.0.113.5;transport=udp").as_deref(), Some("+14155550100"));
+        assert_eq!(e164("anonymous"), None);
+        assert_eq!(e164("sip:anonymous@anonymous.invalid"), None);
+    }
+
+    // ---- post-call events -------------------------------------------------
+
+    #[test]
+    fn the_documented_post_call_payload_is_keyed_on_the_call_alone() {
+        let body = post_call(
+            json!({"direction": "outbound", "disposition": "answered", "duration": 6, "charge": "0.822", "destination": "France", "from": "14302287001", "to": "33170363950", "date": "2023-08-21T06:43:36.000Z"}),
+        );
+
+        let e = event(&body);
+
+        assert_eq!(e.event_type, "post-call");
+        assert_eq!(e.event_key.as_str(), "99df5ffd-962a-410f-bcce-d08f1f7f328c#post-call");
+        assert_eq!(e.occurred_at, Some(Utc.with_ymd_and_hms(2023, 8, 21, 6, 43, 36).unwrap()));
+        assert_eq!(attr(&e, "kind"), Some(&json!("post-call")));
+        assert_eq!(attr(&e, "disposition"), Some(&json!("answered")));
+        assert_eq!(attr(&e, "duration"), Some(&json!(6)));
+        assert_eq!(attr(&e, "charge"), Some(&json!("0.822")));
+        assert_eq!(attr(&e, "per_minute"), Some(&json!("0.0065")));
+        assert_eq!(attr(&e, "destination"), Some(&json!("France")));
+        assert_eq!(attr(&e, "from"), Some(&json!("+14302287001")));
+        assert_eq!(attr(&e, "to"), Some(&json!("+33170363950")));
+        assert_eq!(attr(&e, "date"), Some(&json!("2023-08-21T06:43:36Z")));
+        assert_eq!(e.callback, CallbackDecision::NotDue);
+    }
+
+    #[test]
+    fn a_post_call_key_does_not_depend_on_the_date_format() {
+        let a = event(&post_call(json!({"date": "2025-09-22T12:56:38.000Z"})));
+        let b = event(&post_call(json!({"date": 1_758_545_798_u64})));
+
+        assert_eq!(a.event_key, b.event_key);
+    }
+
+    #[test]
+    fn an_explicit_post_call_event_type_is_the_post_call_event() {
+        let e = event(&post_call(json!({"event_type": "post-call"})));
+
+        assert_eq!(e.event_type, "post-call");
+        assert_eq!(e.event_key.as_str(), "99df5ffd-962a-410f-bcce-d08f1f7f328c#post-call");
+    }
+
+    #[test]
+    fn cdr_extras_are_normalised_and_numbers_as_strings_are_read() {
+        let body = post_call(json!({
+            "duration": "21",
+            "billsec": "0",
+            "answered_by": "human",
+            "parent_uuid": "AA566501-C591-4A8B-B3B9-CC1295398B72",
+            "forward_fee": "0.003",
+            "sip_trunk": null
+        }));
+
+        let e = event(&body);
+
+        assert_eq!(attr(&e, "duration"), Some(&json!(21)));
+        assert_eq!(attr(&e, "billsec"), Some(&json!(0)));
+        assert_eq!(attr(&e, "answered_by"), Some(&json!("human")));
+        assert_eq!(attr(&e, "parent_uuid"), Some(&json!("aa566501-c591-4a8b-b3b9-cc1295398b72")));
+        assert_eq!(attr(&e, "forward_fee"), Some(&json!("0.003")));
+        assert_eq!(attr(&e, "sip_trunk"), None);
+    }
+
+    #[test]
+    fn an_unparseable_post_call_date_is_rejected_as_invalid_timestamp() {
+        let r = rejection(&post_call(json!({"date": "21/08/2023"})));
+
+        assert_eq!(r.reason, "invalid_timestamp");
+        assert_eq!(r.event_type.as_deref(), Some("post-call"));
+    }
+
+    #[test]
+    fn a_post_call_without_a_date_is_accepted_and_the_task_dated_at_receipt() {
+        let e = event(&post_call(json!({"-date": null})));
+
+        assert_eq!(e.occurred_at, None);
+        assert_eq!(e.callback.request().unwrap().requested_at, ctx().received_at);
+    }
+
+    // ---- the missed-call rule --------------------------------------------
+
+    #[test]
+    fn an_inbound_post_call_that_was_not_answered_gives_one_missed_call_task() {
+        for disposition in ["noanswer", "busy", "failed", "NO ANSWER", "cancelled"] {
+            let e = event(&post_call(json!({"disposition": disposition})));
+
+            let CallbackDecision::Due(request) = &e.callback else { panic!("{disposition}: {:?}", e.callback) };
+            assert_eq!(request.reason, CallbackReason::MissedCall);
+            assert_eq!(request.phone.as_str(), "+14155550100");
+            assert_eq!(request.business_phone.as_ref().map(PhoneNumber::as_str), Some("+17653889567"));
+            assert_eq!(request.window, None);
+            assert_eq!(request.alternate_phone, None);
+            assert_eq!(request.requested_at, Utc.with_ymd_and_hms(2025, 9, 22, 12, 56, 38).unwrap());
+            assert_eq!(request.context.get("call_uuid"), Some(&json!("99df5ffd-962a-410f-bcce-d08f1f7f328c")));
+            assert_eq!(attr(&e, "missed"), Some(&json!(true)));
+        }
+    }
+
+    #[test]
+    fn an_answered_inbound_post_call_gives_no_task() {
+        for disposition in ["answered", "ANSWERED"] {
+            let e = event(&post_call(json!({"disposition": disposition, "duration": 42})));
+
+            assert_eq!(e.callback, CallbackDecision::NotDue);
+            assert_eq!(attr(&e, "missed"), Some(&json!(false)));
+        }
+    }
+
+    #[test]
+    fn an_outbound_or_directionless_unanswered_post_call_gives_no_task() {
+        for fields in [json!({"direction": "outbound"}), json!({"-direction": null}), json!({"direction": "internal"})]
+        {
+            let e = event(&post_call(fields));
+
+            assert_eq!(e.callback, CallbackDecision::NotDue);
+            assert_eq!(attr(&e, "answered"), Some(&json!(false)));
+            assert_eq!(attr(&e, "missed"), Some(&json!(false)));
+        }
+    }
+
+    #[test]
+    fn a_post_call_without_disposition_is_decided_by_its_answer_time() {
+        let unanswered = event(&post_call(json!({"-disposition": null, "charge": "0", "answered_at": null})));
+        let answered =
+            event(&post_call(json!({"-disposition": null, "charge": "0", "answered_at": "2025-09-22T12:56:45Z"})));
+        let unknown = event(&post_call(json!({"-disposition": null, "charge": "0"})));
+
+        assert!(matches!(unanswered.callback, CallbackDecision::Due(_)));
+        assert_eq!(answered.callback, CallbackDecision::NotDue);
+        assert_eq!(unknown.callback, CallbackDecision::NotDue);
+        assert_eq!(attr(&unknown, "missed"), None);
+    }
+
+    #[test]
+    fn a_missed_call_from_a_hidden_or_unreadable_number_is_unreachable() {
+        for from in [json!("anonymous"), json!(null), json!(""), json!("12")] {
+            let e = event(&post_call(json!({"from": from})));
+
+            assert_eq!(e.callback, CallbackDecision::Unreachable { reason: CallbackReason::MissedCall });
+        }
+    }
+
+    #[test]
+    fn on_call_terminal_events_mark_missed_inbound_calls_but_never_produce_a_task() {
+        let cases = [
+            (json!({"event_type": "busy"}), false),
+            (json!({"event_type": "cancelled"}), false),
+            (json!({"event_type": "rejected"}), false),
+            (json!({"event_type": "failed"}), false),
+            (json!({"event_type": "completed", "call_answered": null}), false),
+            (json!({"event_type": "completed", "call_answered": "2025-09-22T12:56:45Z"}), true),
+        ];
+        for (fields, answered) in cases {
+            let e = event(&on_call(fields));
+
+            assert_eq!(attr(&e, "answered"), Some(&json!(answered)), "{}", e.event_type);
+            assert_eq!(attr(&e, "missed"), Some(&json!(!answered)), "{}", e.event_type);
+            assert_eq!(e.callback, CallbackDecision::NotDue);
+        }
+    }
+
+    #[test]
+    fn non_terminal_on_call_events_say_nothing_about_answering() {
+        for event_type in ["call_setup", "ringing", "early_media", "answered", "on_call_event", "transfer"] {
+            let e = event(&on_call(json!({"event_type": event_type})));
+
+            assert_eq!(attr(&e, "answered"), None);
+            assert_eq!(attr(&e, "missed"), None);
+        }
+    }
+
+    #[test]
+    fn one_missed_inbound_call_produces_exactly_one_task_across_all_its_webhooks() {
+        let deliveries = [
+            on_call(json!({"event_type": "call_setup", "event_time": "2025-09-22T12:56:30Z"})),
+            on_call(json!({"event_type": "ringing", "event_time": "2025-09-22T12:56:31Z"})),
+            on_call(json!({"event_type": "busy", "event_time": "2025-09-22T12:56:38Z"})),
+            on_call(json!({"event_type": "completed", "event_time": "2025-09-22T12:56:38.2Z"})),
+            post_call(json!({"uuid": UUID, "disposition": "busy", "from": CALLER})),
+            // Redelivery of the post-call event: same key, so the same task.
+            post_call(json!({"uuid": UUID, "disposition": "busy", "from": CALLER})),
+        ];
+        let events: Vec<NormalisedEvent> = deliveries.iter().map(|b| event(b)).collect();
+
+        let tasks: std::collections::BTreeSet<&str> =
+            events.iter().filter(|e| e.callback.request().is_some()).map(|e| e.event_key.as_str()).collect();
+        assert_eq!(tasks.into_iter().collect::<Vec<_>>(), [format!("{UUID}#post-call")]);
+    }
+
+    #[test]
+    fn a_redelivery_is_the_same_event_with_the_same_task() {
+        let body = post_call(json!({}));
+
+        let first = event(&body);
+        let second = event(&body);
+
+        assert_eq!(first, second);
+        assert_eq!(
+            crate::CallbackTask::for_event(&first).unwrap().task_id,
+            crate::CallbackTask::for_event(&second).unwrap().task_id
+        );
+    }
+
+    // ---- decoding --------------------------------------------------------
+
+    #[test]
+    fn raw_is_the_body_exactly_as_received() {
+        let body = format!("  {}\n", on_call(json!({})));
+
+        let events = post(&body).unwrap();
+
+        assert_eq!(events[0].raw, body);
+    }
+
+    #[test]
+    fn a_json_array_is_a_batch_of_independent_events_each_with_its_own_raw_text() {
+        let a = on_call(json!({"event_type": "ringing"}));
+        let b = post_call(json!({"-uuid": null}));
+        let body = format!("[{a} , {b}]");
+
+        let events = post(&body).unwrap();
+
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].raw, a);
+        assert_eq!(events[1].raw, b);
+        assert!(events[0].outcome.is_ok());
+        assert_eq!(events[1].outcome.as_ref().unwrap_err().reason, "missing_call_id");
+    }
+
+    #[test]
+    fn bad_json_is_not_json_and_other_shapes_are_the_wrong_shape() {
+        assert!(matches!(post("{\"uuid\": "), Err(DecodeError::NotJson(_))));
+        assert!(matches!(post("uuid=5dccb6b0"), Err(DecodeError::NotJson(_))));
+        assert!(matches!(post("   "), Err(DecodeError::NotJson(_))));
+        assert!(matches!(post("[1, 2"), Err(DecodeError::NotJson(_))));
+        assert!(matches!(post("\"call_setup\""), Err(DecodeError::WrongShape(_))));
+        assert!(matches!(post("42"), Err(DecodeError::WrongShape(_))));
+        assert!(matches!(post("null"), Err(DecodeError::WrongShape(_))));
+        assert!(matches!(post("[]"), Err(DecodeError::WrongShape(_))));
+        assert!(matches!(post("[{\"uuid\": \"x\"}, 3]"), Err(DecodeError::WrongShape(_))));
+    }
+
+    #[test]
+    fn decode_errors_never_echo_the_body() {
+        let Err(DecodeError::NotJson(detail)) = post("{\"from\": \"+18045961058\" oops}") else { panic!() };
+
+        assert!(!detail.contains("8045961058"), "{detail}");
+    }
+
+    #[test]
+    fn only_post_with_a_json_content_type_is_accepted() {
+        let body = on_call(json!({}));
+
+        assert!(matches!(deliver("GET", None, &body), Err(DecodeError::MethodNotAllowed(_))));
+        assert!(matches!(
+            deliver("POST", Some("application/x-www-form-urlencoded"), &body),
+            Err(DecodeError::UnsupportedContentType(_))
+        ));
+        assert!(deliver("POST", None, &body).is_ok());
+        assert!(deliver("POST", Some("text/plain"), &body).is_ok());
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_refused() {
+        let delivery = Delivery {
+            method: "POST",
+            path: "/webhooks/wavix",
+            trigger: None,
+            query: &[],
+            content_type: None,
+            body: &[0x7b, 0xff, 0x7d],
+        };
+
+        assert_eq!(Wavix.parse(&delivery, &ctx()), Err(DecodeError::NotUtf8));
+    }
+
+    #[test]
+    fn implausible_epoch_times_are_refused() {
+        assert_eq!(parse_instant("0"), None);
+        assert_eq!(parse_instant("99999999999"), None);
+        assert_eq!(parse_instant("1999-12-31T23:59:59Z"), None);
+        assert_eq!(parse_instant("1758545798.5.4"), None);
+        assert_eq!(parse_instant(".5"), None);
+    }
+}

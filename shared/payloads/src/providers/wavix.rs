@@ -1202,6 +1202,116 @@ mod tests {
         assert_eq!(Wavix.parse(&delivery, &ctx()), Err(DecodeError::NotUtf8));
     }
 
+    // ---- recorded events (events/wavix) ---------------------------------
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Expect {
+        Task(&'static str),
+        NoTask,
+        Unreachable,
+        Rejected(&'static str),
+        Undecodable,
+        /// Base64 bodies are decoded by the pipeline; not re-checked here.
+        Base64,
+    }
+
+    const RECORDED: &[(&str, Expect)] = &[
+        ("batch-on-call-and-post-call", Expect::Task("+14155550123")),
+        ("invalid-event-time", Expect::Rejected("invalid_timestamp")),
+        ("invalid-missing-uuid", Expect::Rejected("missing_call_id")),
+        ("malformed-body", Expect::Undecodable),
+        // The token is the pipeline's business; the body is a missed call.
+        ("missing-token", Expect::Task("+14155550123")),
+        ("wrong-token", Expect::Task("+14155550123")),
+        ("on-call-answered", Expect::NoTask),
+        ("on-call-busy", Expect::NoTask),
+        ("on-call-call-setup", Expect::NoTask),
+        ("on-call-cancelled", Expect::NoTask),
+        ("on-call-completed-answered", Expect::NoTask),
+        ("on-call-completed-unanswered", Expect::NoTask),
+        ("on-call-early-media", Expect::NoTask),
+        ("on-call-event-audio", Expect::NoTask),
+        ("on-call-event-collect", Expect::NoTask),
+        ("on-call-failed", Expect::NoTask),
+        ("on-call-rejected", Expect::NoTask),
+        ("on-call-ringing", Expect::NoTask),
+        ("on-call-transfer", Expect::NoTask),
+        ("on-call-unknown-event-type", Expect::NoTask),
+        ("on-call-variant-call-finished-no-direction", Expect::NoTask),
+        ("on-call-variant-call-id-caller-callee", Expect::NoTask),
+        ("on-call-variant-epoch-millis-event-time", Expect::NoTask),
+        ("on-call-variant-event-payload-as-string", Expect::NoTask),
+        ("on-call-variant-legacy-in-call-event", Expect::NoTask),
+        ("post-call-inbound-answered", Expect::NoTask),
+        ("post-call-inbound-missed-anonymous-caller", Expect::Unreachable),
+        ("post-call-inbound-missed-busy", Expect::Task("+919876543210")),
+        ("post-call-inbound-missed-failed", Expect::Task("+14155550123")),
+        ("post-call-inbound-missed-noanswer", Expect::Task("+14155550123")),
+        ("post-call-inbound-missed-noanswer-base64", Expect::Base64),
+        ("post-call-inbound-missed-noanswer-redelivery", Expect::Task("+14155550123")),
+        ("post-call-outbound-noanswer", Expect::NoTask),
+        ("post-call-variant-legacy-cdr-no-direction", Expect::NoTask),
+    ];
+
+    fn recorded_body(name: &str) -> (Value, String) {
+        let path = format!("{}/../../events/wavix/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let request: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path);
+        let body = request["body"].as_str().expect("body").to_owned();
+        (request, body)
+    }
+
+    #[test]
+    fn every_recorded_event_parses_to_the_outcome_its_name_promises() {
+        let dir = format!("{}/../../events/wavix", env!("CARGO_MANIFEST_DIR"));
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .expect(&dir)
+            .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(".json").to_owned())
+            .collect();
+        on_disk.sort();
+        let mut listed: Vec<String> = RECORDED.iter().map(|(n, _)| (*n).to_owned()).collect();
+        listed.sort();
+        assert_eq!(on_disk, listed, "every recorded event needs an expectation");
+
+        for (name, expect) in RECORDED {
+            let (request, body) = recorded_body(name);
+            assert_eq!(request["rawPath"], "/webhooks/wavix", "{name}");
+            assert_eq!(request["isBase64Encoded"], json!(*expect == Expect::Base64), "{name}");
+            if *expect == Expect::Base64 {
+                continue;
+            }
+
+            let parsed = post(&body);
+
+            let Ok(events) = parsed else {
+                assert_eq!(*expect, Expect::Undecodable, "{name}: {parsed:?}");
+                continue;
+            };
+            let last = &events.last().unwrap().outcome;
+            match (expect, last) {
+                (Expect::Rejected(reason), Err(r)) => assert_eq!(r.reason, *reason, "{name}"),
+                (Expect::Task(phone), Ok(e)) => {
+                    assert_eq!(e.callback.request().map(|r| r.phone.as_str()), Some(*phone), "{name}")
+                }
+                (Expect::NoTask, Ok(e)) => assert_eq!(e.callback, CallbackDecision::NotDue, "{name}"),
+                (Expect::Unreachable, Ok(e)) => assert!(
+                    matches!(e.callback, CallbackDecision::Unreachable { reason: CallbackReason::MissedCall }),
+                    "{name}"
+                ),
+                (expect, outcome) => panic!("{name}: expected {expect:?}, got {outcome:?}"),
+            }
+            let tasks = events.iter().filter(|p| p.outcome.as_ref().is_ok_and(|e| e.callback.request().is_some()));
+            assert!(tasks.count() <= 1, "{name}: at most one task per delivery");
+        }
+    }
+
+    #[test]
+    fn the_recorded_redelivery_is_the_same_event_as_the_original() {
+        let (_, original) = recorded_body("post-call-inbound-missed-noanswer");
+        let (_, again) = recorded_body("post-call-inbound-missed-noanswer-redelivery");
+
+        assert_eq!(event(&original).event_key, event(&again).event_key);
+    }
+
     #[test]
     fn implausible_epoch_times_are_refused() {
         assert_eq!(parse_instant("0"), None);

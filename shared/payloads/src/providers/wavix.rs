@@ -359,12 +359,14 @@ fn post_call_attributes(map: &Map<String, Value>, attributes: &mut Map<String, V
     put_time(attributes, "call_answered", answered_at);
     put_time(attributes, "call_completed", optional_time(map, CALL_COMPLETED));
 
+    // As on-call: a non-blank answer time we cannot read still counts.
+    let has_answer_time = answered_at.is_some() || field(map, CALL_ANSWERED).is_some_and(|s| !is_sentinel(&s));
     match disposition.as_deref() {
         // DESIGN.md: every disposition other than `answered` is a miss.
         Some(d) if !is_sentinel(d) => Some(d == "answered"),
         // No disposition: an answer time decides if the payload has the
         // field at all; otherwise we cannot tell.
-        _ if answered_at.is_some() => Some(true),
+        _ if has_answer_time => Some(true),
         _ if present_key(map, CALL_ANSWERED) => Some(false),
         _ => None,
     }
@@ -1052,11 +1054,13 @@ mod tests {
         let answered =
             event(&post_call(json!({"-disposition": null, "charge": "0", "answered_at": "2025-09-22T12:56:45Z"})));
         let unknown = event(&post_call(json!({"-disposition": null, "charge": "0"})));
+        let unreadable = event(&post_call(json!({"-disposition": null, "charge": "0", "answered_at": "soon"})));
 
         assert!(matches!(unanswered.callback, CallbackDecision::Due(_)));
         assert_eq!(answered.callback, CallbackDecision::NotDue);
         assert_eq!(unknown.callback, CallbackDecision::NotDue);
         assert_eq!(attr(&unknown, "missed"), None);
+        assert_eq!(unreadable.callback, CallbackDecision::NotDue);
     }
 
     #[test]

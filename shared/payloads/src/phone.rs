@@ -75,6 +75,19 @@ impl PhoneNumber {
             _ => trimmed.to_owned(),
         };
         let parsed = phonenumber::parse(Some(region.0), &candidate).map_err(|_| PhoneError::NotANumber)?;
+        // Providers often send international numbers without the `+`
+        // (`61491573087`). Read in the default region such a number is
+        // wrong (`+9161491573087`), so when that reading is not a valid
+        // number and the `+` reading is, take the `+` reading.
+        let bare_digits = candidate.chars().all(|c| c.is_ascii_digit()) && !candidate.starts_with('0');
+        let parsed = if bare_digits && !phonenumber::is_valid(&parsed) {
+            match phonenumber::parse(None, format!("+{candidate}")) {
+                Ok(international) if phonenumber::is_valid(&international) => international,
+                _ => parsed,
+            }
+        } else {
+            parsed
+        };
         let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
         let digits = e164.len().saturating_sub(1);
         if !(8..=15).contains(&digits) {
@@ -150,6 +163,13 @@ mod tests {
         // trunk prefix, leaving 9 digits, which no Indian number has.
         assert_eq!(e164("910987654321"), Err(PhoneError::ImpossibleLength));
         assert_eq!(e164("+910987654321"), Err(PhoneError::ImpossibleLength));
+    }
+
+    #[test]
+    fn international_numbers_without_plus_are_not_read_as_national() {
+        assert_eq!(e164("61491573087").unwrap(), "+61491573087");
+        assert_eq!(e164("14155550100").unwrap(), "+14155550100");
+        assert_eq!(e164("447946095812").unwrap(), "+447946095812");
     }
 
     #[test]

@@ -1,1 +1,306 @@
+//! End-to-end test harness: moto's server started by the harness itself
+//! (free port on 127.0.0.1, stopped when the test process exits), a fresh
+//! table and queue per test, the real pipeline, and a fault-injecting TCP
+//! proxy that tests switch between forwarding, refusing and hanging.
 
+pub mod proxy;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use lambda_http::{Body, Request};
+use payloads::ProviderParser;
+use pipeline::config::{Config, TokenSource};
+use pipeline::metrics::Metrics;
+use pipeline::{DynamoEventStore, Pipeline, SqsTaskQueue, Tokens};
+use serde_json::Value;
+
+pub use proxy::{FaultProxy, Mode};
+
+/// The moto server shared by one test process.
+struct Moto {
+    endpoint: String,
+    _child: Child,
+}
+
+static MOTO: OnceLock<Moto> = OnceLock::new();
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("local addr").port()
+}
+
+fn start_moto() -> Moto {
+    let port = free_port();
+    // The shell keeps moto's lifetime tied to ours: when this process exits,
+    // its end of the pipe closes, `cat` returns, and moto is killed.
+    let script = format!(
+        "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; wait $pid 2>/dev/null"
+    );
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start moto_server (install it with: pip install \"moto[server]\", or run scripts/test.sh)");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto_server did not start on port {port} within 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Moto { endpoint, _child: child }
+}
+
+/// The endpoint of this process's moto server, started on first use.
+pub fn moto_endpoint() -> &'static str {
+    &MOTO.get_or_init(start_moto).endpoint
+}
+
+/// SDK configuration for a local endpoint, with the pipeline's timeouts.
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    let (timeouts, retries) = pipeline::bootstrap::timeouts();
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("ap-south-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "tests"))
+        .timeout_config(timeouts)
+        .retry_config(retries)
+        .load()
+        .await
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+    format!("{prefix}-{}-{n}-{nanos}", std::process::id())
+}
+
+/// A fresh table and FIFO queue on moto, and clients to inspect them.
+pub struct Stack {
+    pub sdk: SdkConfig,
+    pub table: String,
+    pub queue_url: String,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+/// Tokens every test pipeline accepts (two, as during a rotation).
+pub const TOKENS: &str = "dev-token-truecaller,dev-token-curious-thing,dev-token-smartflo,dev-token-wavix";
+
+impl Stack {
+    pub async fn new() -> Self {
+        let sdk = sdk_config(moto_endpoint()).await;
+        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let table = unique("events");
+        create_table(&dynamo, &table).await;
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(format!("{}.fifo", unique("callbacks")))
+            .attributes(QueueAttributeName::FifoQueue, "true")
+            .attributes(QueueAttributeName::ContentBasedDeduplication, "false")
+            .send()
+            .await
+            .expect("create queue")
+            .queue_url()
+            .expect("queue url")
+            .to_owned();
+        Self { sdk, table, queue_url, dynamo, sqs }
+    }
+
+    pub fn config(&self) -> Config {
+        Config::from_lookup(|name| match name {
+            "EVENTS_TABLE" => Some(self.table.clone()),
+            "CALLBACK_QUEUE_URL" => Some(self.queue_url.clone()),
+            "WEBHOOK_TOKENS" => Some(TOKENS.to_owned()),
+            "MAX_BODY_BYTES" => Some("262144".into()),
+            _ => None,
+        })
+        .expect("valid test config")
+    }
+
+    /// The real pipeline against this stack.
+    pub fn pipeline<P: ProviderParser + 'static>(&self, parser: P) -> Pipeline<DynamoEventStore, SqsTaskQueue> {
+        self.pipeline_via(parser, &self.sdk, &self.sdk)
+    }
+
+    /// The real pipeline with its DynamoDB and SQS clients built from the
+    /// given configurations (for example through a [`FaultProxy`]).
+    pub fn pipeline_via<P: ProviderParser + 'static>(
+        &self,
+        parser: P,
+        dynamo_sdk: &SdkConfig,
+        sqs_sdk: &SdkConfig,
+    ) -> Pipeline<DynamoEventStore, SqsTaskQueue> {
+        let config = self.config();
+        let TokenSource::Inline(list) = &config.tokens else { unreachable!("tests use inline tokens") };
+        let tokens = Tokens::parse(list).expect("tokens");
+        let store = DynamoEventStore::new(aws_sdk_dynamodb::Client::new(dynamo_sdk), &self.table);
+        let queue = SqsTaskQueue::new(aws_sdk_sqs::Client::new(sqs_sdk), &self.queue_url);
+        Pipeline::new(parser, tokens, config, store, queue)
+    }
+
+    /// Every item in the table, as JSON.
+    pub async fn items(&self) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamo
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan table");
+            items.extend(page.items().iter().map(pipeline::dynamo::item_to_json));
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        items.sort_by(|a, b| a["pk"].as_str().cmp(&b["pk"].as_str()));
+        items
+    }
+
+    pub async fn item(&self, pk: &str) -> Option<Value> {
+        self.items().await.into_iter().find(|item| item["pk"] == pk)
+    }
+
+    /// Drains the queue: every message's body (JSON) with its FIFO
+    /// attributes under `_group` and `_dedup`.
+    pub async fn messages(&self) -> Vec<Value> {
+        let mut messages = Vec::new();
+        let mut empty_polls = 0;
+        while empty_polls < 2 {
+            let output = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .visibility_timeout(600)
+                .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+                .send()
+                .await
+                .expect("receive messages");
+            if output.messages().is_empty() {
+                empty_polls += 1;
+                continue;
+            }
+            for message in output.messages() {
+                let mut body: Value = serde_json::from_str(message.body().unwrap_or("null")).expect("JSON task");
+                let attrs: HashMap<String, String> = message
+                    .attributes()
+                    .map(|a| a.iter().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect())
+                    .unwrap_or_default();
+                body["_group"] = attrs.get("MessageGroupId").cloned().into();
+                body["_dedup"] = attrs.get("MessageDeduplicationId").cloned().into();
+                messages.push(body);
+            }
+        }
+        messages
+    }
+}
+
+async fn create_table(dynamo: &aws_sdk_dynamodb::Client, table: &str) {
+    let attr = |name: &str| {
+        AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().unwrap()
+    };
+    let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().unwrap();
+    dynamo
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("pending_shard"))
+        .attribute_definitions(attr("pending_since"))
+        .key_schema(key("pk", KeyType::Hash))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("pending-tasks")
+                .key_schema(key("pending_shard", KeyType::Hash))
+                .key_schema(key("pending_since", KeyType::Range))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create table");
+}
+
+/// The repository's root (the `events/` fixtures live there).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
+}
+
+/// A recorded event, `events/<relative>`, as raw JSON text.
+pub fn fixture_text(relative: &str) -> String {
+    let path = repo_root().join("events").join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// A recorded event as the request the function receives.
+pub fn fixture(relative: &str) -> Request {
+    lambda_http::request::from_str(&fixture_text(relative)).unwrap_or_else(|e| panic!("parse {relative}: {e}"))
+}
+
+/// A recorded event with its JSON edited first (body, headers, ...).
+pub fn fixture_with(relative: &str, edit: impl FnOnce(&mut Value)) -> Request {
+    let mut event: Value = serde_json::from_str(&fixture_text(relative)).expect("fixture JSON");
+    edit(&mut event);
+    lambda_http::request::from_str(&event.to_string()).expect("edited fixture")
+}
+
+/// The body of a recorded event (base64-decoded when needed).
+pub fn fixture_body(relative: &str) -> String {
+    let event: Value = serde_json::from_str(&fixture_text(relative)).expect("fixture JSON");
+    event["body"].as_str().unwrap_or_default().to_owned()
+}
+
+/// A response's status and JSON body.
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub metrics: Metrics,
+}
+
+impl Answer {
+    pub fn outcomes(&self) -> Vec<String> {
+        self.body["events"]
+            .as_array()
+            .map(|events| events.iter().map(|e| e["outcome"].as_str().unwrap_or_default().to_owned()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Sends one request through the pipeline.
+pub async fn deliver(pipeline: &Pipeline<DynamoEventStore, SqsTaskQueue>, request: Request) -> Answer {
+    let (response, metrics) = pipeline.handle_with_metrics(request).await;
+    let status = response.status().as_u16();
+    let body = match response.body() {
+        Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::String(text.clone())),
+        Body::Binary(bytes) => serde_json::from_slice(bytes).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    Answer { status, body, metrics }
+}
+
+/// Prints a figure for the test log (read with `--nocapture`).
+pub fn report(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr(), "[figure] {line}");
+}

@@ -75,16 +75,27 @@ impl Config {
         }
         let default_region = match get("DEFAULT_PHONE_REGION") {
             None => PhoneRegion::default(),
-            Some(r) => r
-                .parse()
-                .map_err(|_| ConfigError::Invalid { name: "DEFAULT_PHONE_REGION", why: format!("unknown region {r}") })?,
+            Some(r) => r.parse().map_err(|_| ConfigError::Invalid {
+                name: "DEFAULT_PHONE_REGION",
+                why: format!("unknown region {r}"),
+            })?,
         };
         let local_offset = match get("SMARTFLO_UTC_OFFSET") {
             None => FixedOffset::east_opt(5 * 3600 + 1800).expect("valid offset"),
-            Some(o) => parse_offset(&o)
-                .ok_or_else(|| ConfigError::Invalid { name: "SMARTFLO_UTC_OFFSET", why: format!("{o} is not ±HH:MM") })?,
+            Some(o) => parse_offset(&o).ok_or_else(|| ConfigError::Invalid {
+                name: "SMARTFLO_UTC_OFFSET",
+                why: format!("{o} is not ±HH:MM"),
+            })?,
         };
-        Ok(Self { events_table, callback_queue_url, tokens, max_body_bytes, retention_days, default_region, local_offset })
+        Ok(Self {
+            events_table,
+            callback_queue_url,
+            tokens,
+            max_body_bytes,
+            retention_days,
+            default_region,
+            local_offset,
+        })
     }
 }
 
@@ -146,7 +157,9 @@ mod tests {
     #[test]
     fn invalid_numbers_regions_and_offsets_are_reported_by_name() {
         let base = [("EVENTS_TABLE", "t"), ("CALLBACK_QUEUE_URL", "q"), ("WEBHOOK_TOKENS", "x")];
-        for (name, value) in [("MAX_BODY_BYTES", "lots"), ("DEFAULT_PHONE_REGION", "ZZ"), ("SMARTFLO_UTC_OFFSET", "5:30")] {
+        for (name, value) in
+            [("MAX_BODY_BYTES", "lots"), ("DEFAULT_PHONE_REGION", "ZZ"), ("SMARTFLO_UTC_OFFSET", "5:30")]
+        {
             let mut pairs = base.to_vec();
             pairs.push((name, value));
             assert!(matches!(Config::from_lookup(lookup(&pairs)), Err(ConfigError::Invalid { .. })), "{name}");

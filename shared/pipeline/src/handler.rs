@@ -12,13 +12,13 @@ use payloads::{CallbackDecision, CallbackTask, NormalisedEvent, ParseContext, Pa
 use sha2::{Digest, Sha256};
 use tracing::{Instrument, error, info, info_span, warn};
 
+use crate::auth::Tokens;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::queue::{OutgoingTask, TaskQueue};
 use crate::request::IncomingRequest;
 use crate::response::{EventOutcome, Failure, Outcome, events_response};
 use crate::store::{EventRecord, EventStore, PutOutcome, RecordStatus, RejectedRecord};
-use crate::auth::Tokens;
 
 /// SQS FIFO drops a repeated deduplication id only within 5 minutes of the
 /// first send. A pending task is re-sent only while that still holds, with a
@@ -81,6 +81,13 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
     /// Handles one API Gateway request. Never fails: every outcome is a
     /// response with the status DESIGN.md gives.
     pub async fn handle(&self, req: Request) -> Response<Body> {
+        let (response, metrics) = self.handle_with_metrics(req).await;
+        metrics.emit(self.provider());
+        response
+    }
+
+    /// Handles one request and returns its metrics instead of emitting them.
+    pub async fn handle_with_metrics(&self, req: Request) -> (Response<Body>, Metrics) {
         let incoming = IncomingRequest::from_lambda(req);
         let span = info_span!(
             "delivery",
@@ -90,7 +97,11 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
         self.handle_incoming(incoming, Utc::now()).instrument(span).await
     }
 
-    pub async fn handle_incoming(&self, incoming: IncomingRequest, received_at: DateTime<Utc>) -> Response<Body> {
+    pub async fn handle_incoming(
+        &self,
+        incoming: IncomingRequest,
+        received_at: DateTime<Utc>,
+    ) -> (Response<Body>, Metrics) {
         let mut metrics = Metrics::default();
         let response = match self.process(&incoming, received_at, &mut metrics).await {
             Ok(response) => response,
@@ -112,8 +123,7 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
                 failure.into_response()
             }
         };
-        metrics.emit(self.provider());
-        response
+        (response, metrics)
     }
 
     async fn process(
@@ -341,7 +351,9 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
                 }
             }
         }
-        let results = join_all(marks.into_iter().map(|(i, pk)| async move { (i, self.store.mark_enqueued(&pk, now).await) })).await;
+        let results =
+            join_all(marks.into_iter().map(|(i, pk)| async move { (i, self.store.mark_enqueued(&pk, now).await) }))
+                .await;
         for (i, result) in results {
             let slot = &mut slots[i];
             match result {

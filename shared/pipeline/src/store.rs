@@ -311,9 +311,7 @@ impl EventStore for DynamoEventStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(err)
-                if matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) =>
-            {
+            Err(err) if matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
                 Ok(false)
             }
             Err(err) => Err(store_error("UpdateItem(claim_send)", err)),
@@ -335,9 +333,7 @@ impl EventStore for DynamoEventStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err)
-                if matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) =>
-            {
+            Err(err) if matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
                 Ok(())
             }
             Err(err) => Err(store_error("UpdateItem(clear_send_attempt)", err)),
@@ -361,9 +357,7 @@ impl EventStore for DynamoEventStore {
         match result {
             Ok(_) => Ok(()),
             // Already marked by a concurrent delivery: the task is on the queue.
-            Err(err)
-                if matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) =>
-            {
+            Err(err) if matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
                 Ok(())
             }
             Err(err) => Err(store_error("UpdateItem(mark_enqueued)", err)),

@@ -319,3 +319,32 @@ fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_calls_per_delivery_are_one_for_a_new_event_one_for_a_duplicate_and_three_for_a_task_event() {
+    let stack = Stack::new().await;
+    let (pipeline, calls) = stack.counted_pipeline(Truecaller);
+
+    deliver(&pipeline, fixture("truecaller/user-feedback.json")).await;
+    let new_event = calls.calls();
+    calls.reset();
+    deliver(&pipeline, fixture("truecaller/user-feedback.json")).await;
+    let duplicate = calls.calls();
+    calls.reset();
+    deliver(&pipeline, fixture(HAPPY)).await;
+    let task_event = calls.calls();
+    calls.reset();
+    deliver(&pipeline, fixture("truecaller/cmb-happy-flow-redelivery.json")).await;
+    let task_duplicate = calls.calls();
+
+    report(format_args!(
+        "AWS calls: new {new_event:?}; duplicate {duplicate:?}; task event {task_event:?}; task duplicate {task_duplicate:?}"
+    ));
+    assert_eq!(new_event, [("PutItem".to_owned(), 1)].into());
+    assert_eq!(duplicate, [("PutItem".to_owned(), 1)].into());
+    assert_eq!(
+        task_event,
+        [("PutItem".to_owned(), 1), ("SendMessage".to_owned(), 1), ("UpdateItem".to_owned(), 1)].into()
+    );
+    assert_eq!(task_duplicate, [("PutItem".to_owned(), 1)].into());
+}

@@ -3,6 +3,7 @@
 //! table and queue per test, the real pipeline, and a fault-injecting TCP
 //! proxy that tests switch between forwarding, refusing and hanging.
 
+pub mod calls;
 pub mod proxy;
 
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ use pipeline::metrics::Metrics;
 use pipeline::{DynamoEventStore, Pipeline, SqsTaskQueue, Tokens};
 use serde_json::Value;
 
+pub use calls::CallCounter;
 pub use proxy::{FaultProxy, Mode};
 
 /// The moto server shared by one test process.
@@ -152,6 +154,21 @@ impl Stack {
         let store = DynamoEventStore::new(aws_sdk_dynamodb::Client::new(dynamo_sdk), &self.table);
         let queue = SqsTaskQueue::new(aws_sdk_sqs::Client::new(sqs_sdk), &self.queue_url);
         Pipeline::new(parser, tokens, config, store, queue)
+    }
+
+    /// The real pipeline with every AWS operation it makes counted.
+    pub fn counted_pipeline<P: ProviderParser + 'static>(
+        &self,
+        parser: P,
+    ) -> (Pipeline<DynamoEventStore, SqsTaskQueue>, CallCounter) {
+        let counter = CallCounter::default();
+        let dynamo = aws_sdk_dynamodb::config::Builder::from(&self.sdk).interceptor(counter.clone()).build();
+        let sqs = aws_sdk_sqs::config::Builder::from(&self.sdk).interceptor(counter.clone()).build();
+        let config = self.config();
+        let store = DynamoEventStore::new(aws_sdk_dynamodb::Client::from_conf(dynamo), &self.table);
+        let queue = SqsTaskQueue::new(aws_sdk_sqs::Client::from_conf(sqs), &self.queue_url);
+        let tokens = Tokens::parse(TOKENS).expect("tokens");
+        (Pipeline::new(parser, tokens, config, store, queue), counter)
     }
 
     /// Every item in the table, as JSON.

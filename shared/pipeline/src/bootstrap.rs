@@ -73,14 +73,37 @@ pub async fn build(
 ) -> Result<Pipeline<DynamoEventStore, SqsTaskQueue>, StartupError> {
     let config = Config::from_env()?;
     let sdk = sdk_config().await;
-    // The phone library's metadata load (~100 ms) runs beside the token read.
-    let warm_phone = tokio::task::spawn_blocking(PhoneNumber::warm_up);
-    let tokens = load_tokens(&sdk, &config.tokens).await?;
-    let _ = warm_phone.await;
     let store = DynamoEventStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.events_table.clone());
     let queue = SqsTaskQueue::new(aws_sdk_sqs::Client::new(&sdk), config.callback_queue_url.clone());
+    // Once-only costs, concurrently: the token read, the TLS handshakes to
+    // DynamoDB and SQS (so the first delivery pays none), and the phone
+    // library's metadata load (~100 ms of CPU, on a blocking thread).
+    let warm_phone = tokio::task::spawn_blocking(PhoneNumber::warm_up);
+    let (tokens, ()) = tokio::join!(load_tokens(&sdk, &config.tokens), warm_connections(&store, &queue));
+    let tokens = tokens?;
+    let _ = warm_phone.await;
     info!(provider = parser.provider().name(), tokens = tokens.len(), "initialised");
     Ok(Pipeline::new(parser, tokens, config, store, queue))
+}
+
+/// Opens the connections the first delivery will use, with two metadata
+/// reads (`DescribeTable`, `GetQueueAttributes`). A failure here is logged,
+/// not fatal: the delivery's own calls will retry and report.
+pub async fn warm_connections(store: &DynamoEventStore, queue: &SqsTaskQueue) {
+    let table = store.client().describe_table().table_name(store.table()).send();
+    let queue_attributes = queue
+        .client()
+        .get_queue_attributes()
+        .queue_url(queue.queue_url())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send();
+    let (table, queue_attributes) = tokio::join!(table, queue_attributes);
+    if let Err(err) = table {
+        tracing::warn!(outcome = "warm_up_failed", dependency = "dynamodb", cause = %aws_sdk_dynamodb::error::DisplayErrorContext(err));
+    }
+    if let Err(err) = queue_attributes {
+        tracing::warn!(outcome = "warm_up_failed", dependency = "sqs", cause = %aws_sdk_sqs::error::DisplayErrorContext(err));
+    }
 }
 
 /// The whole of a function's `main`: build once, then serve.

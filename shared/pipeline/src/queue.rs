@@ -46,6 +46,14 @@ impl SqsTaskQueue {
         Self { client, queue_url: queue_url.into() }
     }
 
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn queue_url(&self) -> &str {
+        &self.queue_url
+    }
+
     async fn send_one(&self, task: &OutgoingTask) -> Result<(), QueueError> {
         self.client
             .send_message()

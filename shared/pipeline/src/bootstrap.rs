@@ -122,3 +122,37 @@ pub async fn run(parser: impl ProviderParser + 'static) -> Result<(), Error> {
     }))
     .await
 }
+
+/// The reconciler's `main`: a scheduled (EventBridge) invocation runs one
+/// sweep and emits its metrics. Needs only `EVENTS_TABLE` and
+/// `CALLBACK_QUEUE_URL`.
+pub async fn run_reconciler() -> Result<(), Error> {
+    use lambda_http::lambda_runtime::{self, LambdaEvent};
+
+    telemetry::init();
+    let table = std::env::var("EVENTS_TABLE").map_err(|_| crate::config::ConfigError::Missing("EVENTS_TABLE"))?;
+    let queue_url =
+        std::env::var("CALLBACK_QUEUE_URL").map_err(|_| crate::config::ConfigError::Missing("CALLBACK_QUEUE_URL"))?;
+    let sdk = sdk_config().await;
+    let reconciler = Arc::new(crate::reconcile::Reconciler::new(
+        DynamoEventStore::new(aws_sdk_dynamodb::Client::new(&sdk), table),
+        SqsTaskQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url),
+    ));
+    lambda_runtime::run(lambda_runtime::service_fn(move |_event: LambdaEvent<serde_json::Value>| {
+        let reconciler = Arc::clone(&reconciler);
+        async move {
+            let now = chrono::Utc::now();
+            let report = reconciler.run_once(now).await;
+            println!("{}", report.to_emf(now.timestamp_millis()));
+            info!(
+                outcome = "reconciled",
+                found = report.found,
+                enqueued = report.enqueued,
+                stuck = report.stuck,
+                failed = report.failed
+            );
+            Ok::<_, Error>(serde_json::to_value(&report)?)
+        }
+    }))
+    .await
+}

@@ -12,6 +12,7 @@ pub mod dynamo;
 pub mod handler;
 pub mod metrics;
 pub mod queue;
+pub mod reconcile;
 pub mod request;
 pub mod response;
 pub mod store;

@@ -121,7 +121,24 @@ pub trait EventStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The task is on the queue.
     fn mark_enqueued(&self, pk: &str, now: DateTime<Utc>) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records still `task_pending` since before `older_than`, from one
+    /// partition of the sparse `pending-tasks` index (no table scan).
+    fn pending_tasks(
+        &self,
+        shard: u8,
+        older_than: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<PendingRecord>, StoreError>> + Send;
 }
+
+/// A record found waiting for its task to be confirmed on the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRecord {
+    pub pk: String,
+    pub record: ExistingRecord,
+}
+
+/// Name of the sparse index over records whose task is not yet confirmed.
+pub const PENDING_INDEX: &str = "pending-tasks";
 
 /// The DynamoDB adapter.
 #[derive(Debug, Clone)]
@@ -337,6 +354,34 @@ impl EventStore for DynamoEventStore {
                 Ok(())
             }
             Err(err) => Err(store_error("UpdateItem(clear_send_attempt)", err)),
+        }
+    }
+
+    async fn pending_tasks(&self, shard: u8, older_than: DateTime<Utc>) -> Result<Vec<PendingRecord>, StoreError> {
+        let mut records = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(PENDING_INDEX)
+                .key_condition_expression("pending_shard = :shard AND pending_since < :cutoff")
+                .expression_attribute_values(":shard", s(shard.to_string()))
+                .expression_attribute_values(":cutoff", s(millis(older_than)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| store_error("Query(pending-tasks)", e))?;
+            for item in page.items() {
+                if let Some(pk) = item.get("pk").and_then(|v| v.as_s().ok()) {
+                    records.push(PendingRecord { pk: pk.clone(), record: existing_from(item) });
+                }
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(records);
+            }
         }
     }
 

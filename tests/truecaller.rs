@@ -348,3 +348,17 @@ async fn aws_calls_per_delivery_are_one_for_a_new_event_one_for_a_duplicate_and_
     );
     assert_eq!(task_duplicate, [("PutItem".to_owned(), 1)].into());
 }
+
+#[test]
+fn the_log_audit_finds_every_number_of_a_recorded_body() {
+    let phones = e2e::audit::phone_numbers(&fixture_body("truecaller/cmb-no-client-number.json"));
+
+    assert!(phones.contains(&"+911234567898".to_owned()), "{phones:?}");
+    assert!(phones.contains(&"911234567898".to_owned()), "{phones:?}");
+}
+
+#[test]
+#[should_panic(expected = "contains a secret or full phone number")]
+fn the_log_audit_fails_on_a_full_number_in_a_log_line() {
+    e2e::audit::assert_clean(r#"{"phone":"+911234567890"}"#, &["+911234567890".to_owned()]);
+}

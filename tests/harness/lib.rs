@@ -306,8 +306,33 @@ impl Answer {
 }
 
 /// Sends one request through the pipeline.
+///
+/// The pipeline's logs for the delivery are captured in the production
+/// format and audited: no token and no full phone number of the request
+/// may appear in them.
 pub async fn deliver(pipeline: &Pipeline<DynamoEventStore, SqsTaskQueue>, request: Request) -> Answer {
-    let (response, metrics) = pipeline.handle_with_metrics(request).await;
+    use tracing::instrument::WithSubscriber;
+
+    let mut secrets: Vec<String> = TOKENS.split(',').map(str::to_owned).collect();
+    if let Some(query) = request.uri().query() {
+        secrets.extend(audit::phone_numbers(query));
+        secrets.extend(query.split('&').filter_map(|kv| kv.strip_prefix("key=")).map(str::to_owned));
+    }
+    if let Some(token) = request.headers().get("x-webhook-token").and_then(|v| v.to_str().ok()) {
+        secrets.push(token.to_owned());
+    }
+    let body_text = match request.body() {
+        Body::Text(text) => text.clone(),
+        Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        _ => String::new(),
+    };
+    secrets.extend(audit::phone_numbers(&body_text));
+    let capture = audit::Capture::default();
+    let subscriber = pipeline::telemetry::subscriber(capture.clone(), tracing_subscriber::EnvFilter::new("debug"));
+    let (response, metrics) = pipeline.handle_with_metrics(request).with_subscriber(subscriber).await;
+    let logs = capture.text();
+    assert!(!logs.is_empty(), "every delivery logs its outcome");
+    audit::assert_clean(&logs, &secrets);
     let status = response.status().as_u16();
     let body = match response.body() {
         Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::String(text.clone())),
@@ -320,4 +345,95 @@ pub async fn deliver(pipeline: &Pipeline<DynamoEventStore, SqsTaskQueue>, reques
 /// Prints a figure for the test log (read with `--nocapture`).
 pub fn report(line: impl std::fmt::Display) {
     let _ = writeln!(std::io::stderr(), "[figure] {line}");
+}
+
+pub mod audit {
+    //! The log audit every delivery in the tests goes through: the logs the
+    //! pipeline writes (in the production format) must hold no token and no
+    //! full phone number from the request.
+
+    use std::io::Write;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use payloads::{PhoneNumber, PhoneRegion};
+
+    /// Deliveries audited in this test process.
+    pub static AUDITED: AtomicU64 = AtomicU64::new(0);
+
+    #[derive(Clone, Default)]
+    pub struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl Capture {
+        pub fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().expect("capture lock")).into_owned()
+        }
+    }
+
+    impl Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("capture lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+        type Writer = Capture;
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    /// Phone numbers in `text`: runs of 10 to 15 digits (optionally after
+    /// `+`, allowing spaces and dashes inside) that parse as numbers. Each
+    /// is returned as written (digits only) and in E.164.
+    pub fn phone_numbers(text: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        let chars: Vec<char> = text.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            if chars[i].is_ascii_digit() && (i == 0 || !(chars[i - 1].is_ascii_digit() || chars[i - 1] == '.')) {
+                let mut digits = String::new();
+                let mut j = i;
+                while j < chars.len()
+                    && (chars[j].is_ascii_digit()
+                        || ((chars[j] == ' ' || chars[j] == '-')
+                            && j + 1 < chars.len()
+                            && chars[j + 1].is_ascii_digit()
+                            && digits.len() < 15))
+                {
+                    if chars[j].is_ascii_digit() {
+                        digits.push(chars[j]);
+                    }
+                    j += 1;
+                }
+                let followed_by_dot = j < chars.len() && chars[j] == '.';
+                if (10..=15).contains(&digits.len()) && !followed_by_dot {
+                    if let Ok(phone) = PhoneNumber::parse(&digits, PhoneRegion::INDIA) {
+                        found.push(phone.as_str().to_owned());
+                        found.push(digits.clone());
+                    }
+                }
+                i = j.max(i + 1);
+            } else {
+                i += 1;
+            }
+        }
+        found
+    }
+
+    /// Panics, naming what leaked, if `logs` contain any of `secrets`.
+    pub fn assert_clean(logs: &str, secrets: &[String]) {
+        AUDITED.fetch_add(1, Ordering::Relaxed);
+        for secret in secrets.iter().filter(|s| s.len() >= 8) {
+            assert!(
+                !logs.contains(secret.as_str()),
+                "a log line contains a secret or full phone number ({} chars): {logs}",
+                secret.len()
+            );
+        }
+    }
 }

@@ -411,11 +411,12 @@ pub mod audit {
                     j += 1;
                 }
                 let followed_by_dot = j < chars.len() && chars[j] == '.';
-                if (10..=15).contains(&digits.len()) && !followed_by_dot {
-                    if let Ok(phone) = PhoneNumber::parse(&digits, PhoneRegion::INDIA) {
-                        found.push(phone.as_str().to_owned());
-                        found.push(digits.clone());
-                    }
+                if (10..=15).contains(&digits.len())
+                    && !followed_by_dot
+                    && let Ok(phone) = PhoneNumber::parse(&digits, PhoneRegion::INDIA)
+                {
+                    found.push(phone.as_str().to_owned());
+                    found.push(digits.clone());
                 }
                 i = j.max(i + 1);
             } else {

@@ -331,6 +331,9 @@ pub async fn deliver(pipeline: &Pipeline<DynamoEventStore, SqsTaskQueue>, reques
     let subscriber = pipeline::telemetry::subscriber(capture.clone(), tracing_subscriber::EnvFilter::new("debug"));
     let (response, metrics) = pipeline.handle_with_metrics(request).with_subscriber(subscriber).await;
     let logs = capture.text();
+    if std::env::var_os("E2E_PRINT_LOGS").is_some() {
+        eprintln!("{logs}");
+    }
     assert!(!logs.is_empty(), "every delivery logs its outcome");
     audit::assert_clean(&logs, &secrets);
     let status = response.status().as_u16();

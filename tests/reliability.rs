@@ -9,6 +9,7 @@ use pipeline::reconcile::Reconciler;
 use pipeline::{DynamoEventStore, SqsTaskQueue};
 
 const HAPPY: &str = "truecaller/cmb-happy-flow.json";
+const REDELIVERY: &str = "truecaller/cmb-happy-flow-redelivery.json";
 const HAPPY_PK: &str = "truecaller#860a7f4c-6545-40f1-85be-3655edde650f";
 
 fn reconciler(stack: &Stack) -> Reconciler<DynamoEventStore, SqsTaskQueue> {
@@ -130,13 +131,131 @@ async fn a_storm_of_concurrent_deliveries_of_one_task_event_gives_one_record_and
     let storm = 64;
 
     let answers = join_all((0..storm).map(|i| deliver(&pipelines[i % pipelines.len()], fixture(HAPPY)))).await;
-
     let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
-    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
-    let stored = answers.iter().filter(|a| a.outcomes() == ["stored"]).count();
-    assert_eq!(stored, 1, "exactly one delivery wins the conditional write");
-    assert_eq!(stack.items().await.len(), 1);
+    let completion = deliver(&pipelines[0], fixture(REDELIVERY)).await;
+
+    assert_storm_outcome(&stack, &statuses, answers.iter().filter(|a| a.outcomes() == ["stored"]).count()).await;
+    assert_eq!(completion.status, 200, "{}", completion.body);
     assert_eq!(stack.messages().await.len(), 1);
     assert_eq!(stack.item(HAPPY_PK).await.unwrap()["status"], "task_enqueued");
-    report(format_args!("duplicate storm: {storm} concurrent deliveries over 8 pipelines -> 1 record, 1 task"));
+    report(format_args!(
+        "duplicate storm: {storm} concurrent deliveries over 8 pipelines -> 1 record, 1 task ({} answered 503 under emulator load, completed by the redelivery)",
+        statuses.iter().filter(|s| **s == 503).count()
+    ));
+}
+
+/// The storm's invariants, whatever the emulator's load: every answer is
+/// 200 or a retryable 503, at most one delivery stored the event, exactly
+/// one record exists, and at most one task is on the queue.
+async fn assert_storm_outcome(stack: &Stack, statuses: &[u16], stored: usize) {
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 503), "{statuses:?}");
+    assert!(stored <= 1, "{stored} deliveries won the conditional write");
+    assert_eq!(stack.items().await.len(), 1);
+}
+
+/// Runs `processes` storm workers at once, each delivering `fixture`
+/// `per_process` times concurrently; returns every answer.
+fn storm_across_processes(
+    stack: &Stack,
+    provider: &str,
+    fixture: &str,
+    processes: usize,
+    per_process: usize,
+) -> Vec<serde_json::Value> {
+    let children: Vec<_> = (0..processes)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_storm-worker"))
+                .args([
+                    e2e::moto_endpoint(),
+                    &stack.table,
+                    &stack.queue_url,
+                    provider,
+                    fixture,
+                    &per_process.to_string(),
+                ])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("start storm worker")
+        })
+        .collect();
+    children
+        .into_iter()
+        .flat_map(|child| {
+            let output = child.wait_with_output().expect("storm worker");
+            assert!(output.status.success(), "storm worker failed");
+            let answers: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).expect("worker JSON");
+            answers
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_storm_across_four_processes_gives_one_record_and_one_task() {
+    let stack = Stack::new().await;
+
+    let answers = storm_across_processes(&stack, "truecaller", HAPPY, 4, 25);
+    let statuses: Vec<u16> = answers.iter().map(|a| a["status"].as_u64().unwrap_or(0) as u16).collect();
+    let completion = deliver(&stack.pipeline(Truecaller), fixture(REDELIVERY)).await;
+
+    assert_eq!(answers.len(), 100);
+    assert_storm_outcome(&stack, &statuses, answers.iter().filter(|a| a["outcomes"][0] == "stored").count()).await;
+    assert_eq!(completion.status, 200, "{}", completion.body);
+    assert_eq!(stack.messages().await.len(), 1);
+    report(format_args!(
+        "duplicate storm: 100 deliveries from 4 processes x 25 concurrent -> 1 record, 1 task ({} answered 503 under emulator load)",
+        statuses.iter().filter(|s| **s == 503).count()
+    ));
+}
+
+/// A batch of the recorded mixed batch plus two human-request calls, so
+/// the storm has tasks to send; written beside the test binary.
+fn batch_with_two_tasks() -> String {
+    let mut event: serde_json::Value =
+        serde_json::from_str(&e2e::fixture_text("curious-thing/mixed-batch.json")).unwrap();
+    let mut elements: Vec<serde_json::Value> = serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
+    let human: serde_json::Value =
+        serde_json::from_str(&e2e::fixture_body("curious-thing/call-complete-human-requested.json")).unwrap();
+    let human = if human.is_array() { human[0].clone() } else { human };
+    for (id, phone) in [
+        ("9b7e2c1a-0000-4000-8000-000000000001", "+61491570006"),
+        ("9b7e2c1a-0000-4000-8000-000000000002", "+61491570157"),
+    ] {
+        let mut element = human.clone();
+        element["id"] = id.into();
+        let text = element.to_string().replace(human["data"]["phone"].as_str().unwrap_or("\u{0}"), phone);
+        elements.push(serde_json::from_str(&text).unwrap());
+    }
+    event["body"] = serde_json::Value::String(serde_json::Value::Array(elements).to_string());
+    let path = std::env::temp_dir().join(format!("batch-with-two-tasks-{}.json", std::process::id()));
+    std::fs::write(&path, event.to_string()).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_storm_of_one_batch_across_processes_stores_each_element_once_and_sends_each_task_once() {
+    let batch = batch_with_two_tasks();
+    let reference = Stack::new().await;
+    let single = deliver(&reference.pipeline(payloads::providers::CuriousThing), fixture(&batch)).await;
+    assert_eq!(single.status, 200, "{}", single.body);
+    let elements = single.outcomes().len();
+    let records = reference.items().await.len();
+    assert_eq!(reference.messages().await.len(), 2, "the batch carries two human requests");
+    let stack = Stack::new().await;
+
+    let answers = storm_across_processes(&stack, "curious-thing", &batch, 3, 10);
+    let completion = deliver(&stack.pipeline(payloads::providers::CuriousThing), fixture(&batch)).await;
+
+    assert!(answers.iter().all(|a| a["status"] == 200 || a["status"] == 503), "{answers:?}");
+    for element in 0..elements {
+        let stored = answers.iter().filter(|a| a["outcomes"][element] == "stored").count();
+        assert!(stored <= 1, "element {element} stored {stored} times");
+    }
+    assert_eq!(completion.status, 200, "{}", completion.body);
+    assert_eq!(stack.items().await.len(), records);
+    let tasks = stack.messages().await;
+    assert_eq!(tasks.len(), 2);
+    assert_ne!(tasks[0]["task_id"], tasks[1]["task_id"]);
+    report(format_args!(
+        "batch storm: 30 deliveries of a {elements}-element batch from 3 processes -> {records} records, 2 tasks"
+    ));
 }

@@ -5,6 +5,7 @@
 //! Pure: no I/O and no AWS SDK, so everything here is unit-testable and
 //! benchmarkable on its own.
 
+pub mod campaign;
 pub mod delivery;
 pub mod event;
 pub mod key;

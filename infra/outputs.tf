@@ -50,8 +50,11 @@ output "token_parameter_commands" {
 }
 
 output "function_names" {
-  description = "Lambda function name per provider."
-  value       = { for p, m in module.webhook_function : p => m.function_name }
+  description = "Lambda function name per provider (plus reconciler when enabled)."
+  value = merge(
+    { for p, m in module.webhook_function : p => m.function_name },
+    { for k, m in module.reconciler : k => m.function_name },
+  )
 }
 
 output "alarm_topic_arn" {

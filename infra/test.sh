@@ -28,7 +28,7 @@ INFRA="$REPO_ROOT/infra"
 REGION="${TEST_REGION:-ap-south-1}"
 PACKAGE_DIR="${PACKAGE_DIR:-$REPO_ROOT/target/debug}"
 VENV="$REPO_ROOT/.local/infra-venv"
-FUNCTIONS=(truecaller curious-thing smartflo wavix)
+FUNCTIONS=(truecaller curious-thing smartflo wavix reconciler)
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/infra-test.XXXXXX")"
 MOTO_PID=""
@@ -224,6 +224,9 @@ TF_VARS=(
   # destroyable, and moto does not implement PutQueryDefinition.
   -var "deletion_protection=false"
   -var "create_saved_queries=false"
+  # Off by default in production until the reconciler exists; on here so
+  # the scheduled function's wiring is tested too.
+  -var "enable_reconciler=true"
 )
 
 step "terraform apply (moto)"

@@ -1,5 +1,3 @@
-data "aws_partition" "current" {}
-
 locals {
   # Decided by the (static) route list only: api_id is unknown until the API
   # exists, and for_each/count must be known at plan time.

@@ -304,13 +304,14 @@ print(f"{len(artefacts)} known emulator artefacts, {len(problems)} other changes
 sys.exit(1 if problems else 0)
 EOF
 
-# plan_and_check NAME: plan, then check the plan; writes the findings to
+# plan_and_check NAME [PLAN ARGS...]: plan, then check the plan; writes the findings to
 # $WORK/NAME.findings and returns 0 (no drift), 1 (drift) or 3 (plan failed).
 plan_and_check() {
   local name="$1" rc t=$SECONDS
+  shift
   set +e
   terraform -chdir="$STACK" plan -input=false -no-color -detailed-exitcode -parallelism=20 \
-    -out="$WORK/$name.bin" "${TF_VARS[@]}" >"$WORK/$name.log" 2>&1
+    -out="$WORK/$name.bin" "${TF_VARS[@]}" "$@" >"$WORK/$name.log" 2>&1
   rc=$?
   set -e
   echo "plan: $((SECONDS - t)) s, exit code $rc"
@@ -353,8 +354,9 @@ req = urllib.request.Request(f"{endpoint}/2015-03-31/functions/{fn}/configuratio
                                                        f"{region}/lambda/aws4_request, SignedHeaders=host, Signature=0"})
 urllib.request.urlopen(req, timeout=10).read()
 EOF
+# Targeted at that function (and what it depends on) to save a full refresh.
 DRIFT_RC=0
-plan_and_check plan3 || DRIFT_RC=$?
+plan_and_check plan3 -target='module.webhook_function["truecaller"].aws_lambda_function.this' || DRIFT_RC=$?
 [[ "$DRIFT_RC" == 1 ]] || fail "injected drift was not detected (check exit code $DRIFT_RC)"
 grep -qF 'DRIFT: module.webhook_function["truecaller"].aws_lambda_function.this.timeout: 7 -> ' "$WORK/plan3.findings" ||
   fail "injected drift not reported on the timeout attribute"
@@ -363,7 +365,9 @@ echo "injected timeout drift detected, and only it"
 
 step "terraform destroy (moto)"
 t=$SECONDS
-terraform -chdir="$STACK" destroy -auto-approve -input=false -no-color -parallelism=20 "${TF_VARS[@]}" \
+# -refresh=false: the state was refreshed by the plans just above; a third
+# refresh of every resource would only add time.
+terraform -chdir="$STACK" destroy -auto-approve -input=false -no-color -parallelism=20 -refresh=false "${TF_VARS[@]}" \
   >"$WORK/destroy.log" 2>&1 || {
   tail -60 "$WORK/destroy.log"
   fail "terraform destroy"

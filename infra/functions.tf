@@ -23,9 +23,17 @@ locals {
           Resource = aws_dynamodb_table.events.arn
         },
         {
+          # Metadata reads made once at cold start to open the TLS
+          # connections the first delivery uses (bootstrap::warm_connections).
+          Sid      = "WarmUpTableConnection"
+          Effect   = "Allow"
+          Action   = "dynamodb:DescribeTable"
+          Resource = aws_dynamodb_table.events.arn
+        },
+        {
           Sid      = "EnqueueCallbackTasks"
           Effect   = "Allow"
-          Action   = "sqs:SendMessage"
+          Action   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
           Resource = aws_sqs_queue.callback.arn
         },
         {

@@ -59,10 +59,9 @@ module "reconciler" {
   alarm_topic_arn      = aws_sns_topic.alarms.arn
 
   environment = {
-    EVENTS_TABLE        = aws_dynamodb_table.events.name
-    PENDING_TASKS_INDEX = "pending-tasks"
-    CALLBACK_QUEUE_URL  = aws_sqs_queue.callback.url
-    RUST_LOG            = var.rust_log
+    EVENTS_TABLE       = aws_dynamodb_table.events.name
+    CALLBACK_QUEUE_URL = aws_sqs_queue.callback.url
+    RUST_LOG           = var.rust_log
   }
 }
 

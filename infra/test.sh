@@ -224,8 +224,7 @@ TF_VARS=(
   # destroyable, and moto does not implement PutQueryDefinition.
   -var "deletion_protection=false"
   -var "create_saved_queries=false"
-  # Off by default in production until the reconciler exists; on here so
-  # the scheduled function's wiring is tested too.
+  # The default, stated so the scheduled function's wiring is always tested.
   -var "enable_reconciler=true"
 )
 

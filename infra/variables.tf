@@ -107,9 +107,9 @@ variable "smartflo_utc_offset" {
 }
 
 variable "enable_reconciler" {
-  description = "Deploy the scheduled reconciler function (re-sends callback tasks left pending). Needs target/lambda/reconciler/bootstrap.zip."
+  description = "Deploy the scheduled reconciler function (re-sends callback tasks left pending). Needs target/lambda/reconciler/bootstrap.zip. Turn off only if callbacks may wait for provider redeliveries."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "reconciler_schedule" {

@@ -21,5 +21,9 @@ cargo test --workspace --locked
 
 if [ -f infra/test.sh ]; then
   step "infrastructure: terraform fmt/validate, checkov, apply/plan/destroy against moto"
-  bash infra/test.sh
+  # Packages: target/lambda/<fn>/bootstrap.zip when `cargo lambda build
+  # --release --output-format zip` has made them, otherwise a tiny
+  # placeholder: moto stores Lambda code but never runs it, and uploading
+  # 50 MB debug binaries would only slow the apply.
+  PACKAGE_DIR="${PACKAGE_DIR:-target/lambda}" bash infra/test.sh
 fi

@@ -87,7 +87,10 @@ cleanup() {
         printf '\n%s==> stopping the local stack%s\n' "$dim" "$off"
         stop_sessions
     fi
-    if [[ $rc -ne 0 ]]; then
+    if [[ $rc -eq 130 || $rc -eq 143 || $rc -eq 129 ]]; then
+        printf '\ninterrupted\n' >&2
+        rm -rf "$RUN_DIR"
+    elif [[ $rc -ne 0 ]]; then
         if [[ -n "$LOG_ON_FAILURE" && -s "$LOG_ON_FAILURE" ]]; then
             printf '\n%s--- last lines of %s ---%s\n' "$dim" "$LOG_ON_FAILURE" "$off" >&2
             tail -n 40 "$LOG_ON_FAILURE" >&2
@@ -117,6 +120,12 @@ start_bg() {
     setsid "$@" >"$log" 2>&1 </dev/null &
     BG_PID=$!
     SESSIONS+=("$BG_PID")
+}
+
+forget_session() {
+    local sid keep=()
+    for sid in "${SESSIONS[@]}"; do [[ "$sid" != "$1" ]] && keep+=("$sid"); done
+    SESSIONS=(${keep[@]+"${keep[@]}"})
 }
 
 wait_port() { # port pid seconds
@@ -190,8 +199,8 @@ LOG_ON_FAILURE="$RUN_DIR/build.log"
 build_args=()
 for f in "${FUNCTIONS[@]}"; do build_args+=(--bin "$f"); done
 t0=$SECONDS
-cargo build "${build_args[@]}" >"$RUN_DIR/build.log" 2>&1 &
-build_pid=$!
+start_bg "$RUN_DIR/build.log" cargo build "${build_args[@]}"   # own session: Ctrl-C stops it too
+build_pid=$BG_PID
 while kill -0 "$build_pid" 2>/dev/null; do
     sleep 10
     kill -0 "$build_pid" 2>/dev/null || break
@@ -199,6 +208,7 @@ while kill -0 "$build_pid" 2>/dev/null; do
     info "building… $((SECONDS - t0))s, $(grep -c '^ *Compiling' "$RUN_DIR/build.log") crates so far${last:+ (${last})}"
 done
 wait "$build_pid" || die "cargo build failed"
+forget_session "$build_pid"
 info "built in $((SECONDS - t0))s"
 
 step "serve them with cargo lambda watch"

@@ -2,7 +2,8 @@
 """Replays recorded API Gateway (HTTP API, payload 2.0) events over HTTP, the
 way the provider would send them, to `cargo lambda watch`'s function URLs.
 
-    replay.py warm-up --base URL FUNCTION...     starts each function (first request
+    replay.py warm-up --base URL [--log WATCH_LOG] FUNCTION...
+                                                 starts each function (first request
                                                  may wait for cargo to build it)
     replay.py replay --base URL --events DIR --out FILE [--only PROVIDER]
 
@@ -19,6 +20,7 @@ import http.client
 import json
 import os
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -38,26 +40,50 @@ def request(base, method, path, headers=None, body=None, timeout=60.0):
         conn.close()
 
 
+# Lines in cargo lambda watch's log that mean a function will never answer
+# (the emulator then holds the request open instead of failing it).
+FATAL_MARKERS = ("startup_failed", "command exited", "error: could not compile", "panicked at")
+
+
 def warm_up(args):
     """A request without a token: the function must start (its init reads the
-    token parameter from SSM) and answer; nothing is stored."""
+    token parameter from SSM) and answer 401; nothing is stored. While it is
+    pending, the watch log is checked for a start-up failure."""
     for function in args.functions:
-        started = time.monotonic()
-        deadline = started + args.timeout
-        while True:
+        offset = os.path.getsize(args.log) if args.log and os.path.exists(args.log) else 0
+        result = {}
+
+        def send():
             try:
-                status, body = request(args.base, "GET", f"/lambda-url/{function}/", timeout=args.timeout)
+                result["status"], result["body"] = request(
+                    args.base, "GET", f"/lambda-url/{function}/", timeout=args.timeout
+                )
             except (OSError, http.client.HTTPException) as err:
-                status, body = None, str(err).encode()
-            # 4xx is the function answering; 5xx/None is the emulator (function
-            # still building, or its init failed).
-            if status is not None and 400 <= status < 500:
-                print(f"    {function:<14} ready ({time.monotonic() - started:.1f}s)", flush=True)
-                break
-            if time.monotonic() > deadline:
-                print(f"    {function:<14} NOT ready: {status} {body[:300]!r}", flush=True)
-                return 1
-            time.sleep(1)
+                result["status"], result["body"] = None, str(err).encode()
+
+        started = time.monotonic()
+        thread = threading.Thread(target=send, daemon=True)
+        thread.start()
+        next_note = 15
+        while thread.is_alive():
+            thread.join(0.5)
+            waited = time.monotonic() - started
+            if args.log and os.path.exists(args.log):
+                with open(args.log, "rb") as fh:
+                    fh.seek(offset)
+                    fresh = fh.read().decode("utf-8", "replace")
+                if any(m in fresh for m in FATAL_MARKERS):
+                    print(f"    {function:<14} FAILED to start (see the log below)", flush=True)
+                    return 1
+            if waited > next_note:
+                print(f"    {function:<14} still starting after {waited:.0f}s (cargo may be building it)", flush=True)
+                next_note += 30
+        status = result.get("status")
+        # 4xx is the function answering; anything else is the emulator.
+        if status is None or not 400 <= status < 500:
+            print(f"    {function:<14} NOT ready: {status} {result.get('body', b'')[:300]!r}", flush=True)
+            return 1
+        print(f"    {function:<14} ready ({time.monotonic() - started:.1f}s, HTTP {status})", flush=True)
     return 0
 
 
@@ -143,6 +169,7 @@ def main():
     p = sub.add_parser("warm-up")
     p.add_argument("--base", required=True)
     p.add_argument("--timeout", type=float, default=900)
+    p.add_argument("--log", help="cargo lambda watch's log, checked for start-up failures")
     p.add_argument("functions", nargs="+")
     p = sub.add_parser("replay")
     p.add_argument("--base", required=True)

@@ -35,7 +35,7 @@ fi
 
 bold=""; dim=""; red=""; off=""
 if [[ -t 1 ]]; then bold=$'\e[1m'; dim=$'\e[2m'; red=$'\e[31m'; off=$'\e[0m'; fi
-step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$off"; }
+step() { printf '\n%s==> %s%s %s[%ss]%s\n' "$bold" "$*" "$off" "$dim" "$((SECONDS - STARTED_AT))" "$off"; }
 info() { printf '    %s\n' "$*"; }
 die() { printf '%serror:%s %s\n' "$red" "$off" "$*" >&2; exit 1; }
 
@@ -201,12 +201,17 @@ for f in "${FUNCTIONS[@]}"; do build_args+=(--bin "$f"); done
 t0=$SECONDS
 start_bg "$RUN_DIR/build.log" cargo build "${build_args[@]}"   # own session: Ctrl-C stops it too
 build_pid=$BG_PID
+# Progress, not silence: one line rewritten in place on a terminal, else a line every 30 s.
+tick=0
 while kill -0 "$build_pid" 2>/dev/null; do
-    sleep 10
+    sleep 1; tick=$((tick + 1))
     kill -0 "$build_pid" 2>/dev/null || break
-    last="$(grep -E '^ *(Compiling|Blocking|Downloaded|Updating)' "$RUN_DIR/build.log" | tail -n 1 | sed 's/^ *//')"
-    info "building… $((SECONDS - t0))s, $(grep -c '^ *Compiling' "$RUN_DIR/build.log") crates so far${last:+ (${last})}"
+    [[ -t 1 || $((tick % 30)) -eq 0 ]] || continue
+    last="$(grep -E '^ *(Compiling|Blocking)' "$RUN_DIR/build.log" | tail -n 1 | sed 's/^ *//' || true)"
+    line="building… $((SECONDS - t0))s, $(grep -c '^ *Compiling' "$RUN_DIR/build.log" || true) crates started${last:+ (${last})}"
+    if [[ -t 1 ]]; then printf '\r\e[K    %s' "${line:0:$(( $(tput cols 2>/dev/null || echo 100) - 5 ))}"; else info "$line"; fi
 done
+[[ -t 1 ]] && printf '\r\e[K'
 wait "$build_pid" || die "cargo build failed"
 forget_session "$build_pid"
 info "built in $((SECONDS - t0))s"
@@ -233,7 +238,8 @@ WATCH_PID=$BG_PID
 wait_port "$WATCH_PORT" "$WATCH_PID" 120 || die "cargo lambda watch did not start on $WATCH_URL"
 info "cargo lambda watch on $WATCH_URL (log: $RUN_DIR/watch.log)"
 info "starting each function (a request without a token; it must answer 401):"
-"$PY" scripts/replay.py warm-up --base "$WATCH_URL" "${FUNCTIONS[@]}" || die "a function did not start"
+"$PY" scripts/replay.py warm-up --base "$WATCH_URL" --log "$RUN_DIR/watch.log" "${FUNCTIONS[@]}" \
+    || die "a function did not start"
 
 # --------------------------------------------------------------- 4-5. replay and report
 step "replay events/${ONLY:-*}/*.json  (provider, file, HTTP status, outcome per event)"

@@ -24,7 +24,7 @@ while [[ $# -gt 0 ]]; do
         --only) ONLY="${2:-}"; shift 2 ;;
         --only=*) ONLY="${1#--only=}"; shift ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -270,6 +270,7 @@ if [[ $KEEP == 1 ]]; then
     info "  moto_server        $MOTO_URL"
     info "  function URLs      $WATCH_URL/lambda-url/<function>/webhooks/...  (functions: ${FUNCTIONS[*]})"
     info "  lambda invoke      cargo lambda invoke truecaller --invoke-address 127.0.0.1 --invoke-port $WATCH_PORT --data-file events/truecaller/cmb-happy-flow.json"
+    info "  curl               curl -s '$WATCH_URL/lambda-url/smartflo/webhooks/smartflo/call-hangup-missed?key=dev-token-smartflo&call_id=demo-1&caller_id_number=09876543210&call_status=missed'"
     info "  watch log          $RUN_DIR/watch.log"
     RUN_KEEP_LOGS=0
     while kill -0 "$WATCH_PID" 2>/dev/null && kill -0 "$MOTO_PID" 2>/dev/null; do sleep 1; done

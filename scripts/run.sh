@@ -5,9 +5,12 @@
 #   replayed over HTTP, then the stored records, the queued callback tasks and
 #   a summary. Everything it starts is stopped on exit, Ctrl-C included.
 #
-# Usage: scripts/run.sh [--only PROVIDER] [--keep]
+# Usage: scripts/run.sh [--only PROVIDER] [--keep] [--load N[:C]]
 #   --only PROVIDER  replay only events/PROVIDER (truecaller, curious-thing, smartflo, wavix)
 #   --keep           leave the stack up after the report, until Ctrl-C
+#   --load N[:C]     instead of the replay, send N new task events with C
+#                    connections (default 8) and report throughput, latency
+#                    percentiles, CPU per process and the bottleneck
 # Environment: PYTHON (default python3), CARGO_TARGET_DIR (respected),
 #   RUN_KEEP_LOGS=1 keeps the log directory even on success.
 set -Eeuo pipefail
@@ -19,15 +22,21 @@ FUNCTIONS=(truecaller curious-thing smartflo wavix)
 PY="${PYTHON:-python3}"
 ONLY=""
 KEEP=0
+LOAD=
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --only) ONLY="${2:-}"; shift 2 ;;
         --only=*) ONLY="${1#--only=}"; shift ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --load) LOAD="${2:-}"; shift 2 ;;
+        --load=*) LOAD="${1#--load=}"; shift ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
+# Under load, one function instance per connection, as Lambda would scale.
+LOAD_COUNT="${LOAD%%:*}"; LOAD_CONNS=8; [[ "$LOAD" == *:* ]] && LOAD_CONNS="${LOAD#*:}"
+INSTANCES=1; [[ -n "$LOAD" ]] && INSTANCES="$LOAD_CONNS"
 if [[ -n "$ONLY" && ! " ${FUNCTIONS[*]} " =~ " $ONLY " ]]; then
     echo "--only takes one of: ${FUNCTIONS[*]}" >&2
     exit 2
@@ -233,13 +242,21 @@ EOF
 LOG_ON_FAILURE="$RUN_DIR/watch.log"
 start_bg "$RUN_DIR/watch.log" cargo lambda watch \
     --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
-    --ignore-changes --env-file "$RUN_DIR/functions.env"
+    --ignore-changes --concurrency "$INSTANCES" --env-file "$RUN_DIR/functions.env"
 WATCH_PID=$BG_PID
 wait_port "$WATCH_PORT" "$WATCH_PID" 120 || die "cargo lambda watch did not start on $WATCH_URL"
 info "cargo lambda watch on $WATCH_URL (log: $RUN_DIR/watch.log)"
 info "starting each function (a request without a token; it must answer 401):"
 "$PY" scripts/replay.py warm-up --base "$WATCH_URL" --log "$RUN_DIR/watch.log" "${FUNCTIONS[@]}" \
     || die "a function did not start"
+
+if [[ -n "$LOAD" ]]; then
+    step "load: $LOAD_COUNT Truecaller task events, $LOAD_CONNS connections, $LOAD_CONNS function instances"
+    count="$LOAD_COUNT"; conns="$LOAD_CONNS"
+    "$PY" scripts/load.py --base "$WATCH_URL" --endpoint "$MOTO_URL" --count "$count" --concurrency "$conns" \
+        --pid "moto_server=$MOTO_PID" --pid "cargo-lambda-watch+functions=$WATCH_PID"
+    exit $?
+fi
 
 # --------------------------------------------------------------- 4-5. replay and report
 step "replay events/${ONLY:-*}/*.json  (provider, file, HTTP status, outcome per event)"

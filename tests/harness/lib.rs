@@ -441,3 +441,147 @@ pub mod audit {
         }
     }
 }
+
+/// SHA-256 of `bytes`, lower-case hex (how rejected records are keyed).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The names (without `.json`) of the recorded events in `events/<dir>/`, sorted.
+pub fn recorded_names(dir: &str) -> Vec<String> {
+    let path = repo_root().join("events").join(dir);
+    let mut names: Vec<String> = std::fs::read_dir(&path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .map(|entry| entry.expect("directory entry").file_name().to_string_lossy().into_owned())
+        .filter_map(|name| name.strip_suffix(".json").map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The exact text of each element of a recorded JSON-array body, as the
+/// parsers cut it out (`raw` of a batch element).
+pub fn fixture_elements(relative: &str) -> Vec<String> {
+    let body = fixture_body(relative);
+    let elements: Vec<&serde_json::value::RawValue> = serde_json::from_str(&body).expect("a JSON array body");
+    elements.into_iter().map(|e| e.get().to_owned()).collect()
+}
+
+/// Where a record expected from a recorded event is stored.
+#[derive(Debug, Clone, Copy)]
+pub enum Pk {
+    /// `{provider}#{event_key}`, given in full.
+    Key(&'static str),
+    /// `{provider}#rejected#{sha256 of the whole body}`.
+    RejectedBody,
+    /// `{provider}#rejected#{sha256 of the n-th batch element's text}`.
+    RejectedElement(usize),
+}
+
+/// What replaying one recorded event must leave behind.
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded {
+    /// File name in `events/<provider>/`, without `.json`.
+    pub name: &'static str,
+    pub status: u16,
+    /// Every record the delivery stores, with its `status`; nothing else.
+    pub records: &'static [(Pk, &'static str)],
+    /// The phone (E.164) of every callback task it queues; nothing else.
+    pub tasks: &'static [&'static str],
+}
+
+/// Replays every recorded event of `dir` (each against a fresh table and
+/// queue) and checks status, records and tasks against `table`, which must
+/// name every file in the directory. Collects every mismatch, then fails.
+pub async fn replay_recorded<P: ProviderParser + Copy + 'static>(dir: &str, parser: P, table: &[Recorded]) {
+    let mut listed: Vec<String> = table.iter().map(|r| r.name.to_owned()).collect();
+    listed.sort();
+    assert_eq!(recorded_names(dir), listed, "every recorded event of {dir} needs an expectation");
+
+    let provider = parser.provider().name();
+    let mut failures = Vec::new();
+    for expect in table {
+        let relative = format!("{dir}/{}.json", expect.name);
+        let stack = Stack::new().await;
+        let pipeline = stack.pipeline(parser);
+
+        let answer = deliver(&pipeline, fixture(&relative)).await;
+
+        let name = expect.name;
+        let mut check = |ok: bool, what: String| {
+            if !ok {
+                failures.push(format!("{name}: {what}"));
+            }
+        };
+        check(
+            answer.status == expect.status,
+            format!("status {} != {}: {}", answer.status, expect.status, answer.body),
+        );
+        let mut want: Vec<(String, String)> = expect
+            .records
+            .iter()
+            .map(|(pk, status)| {
+                let pk = match pk {
+                    Pk::Key(pk) => (*pk).to_owned(),
+                    Pk::RejectedBody => {
+                        format!("{provider}#rejected#{}", sha256_hex(fixture_body(&relative).as_bytes()))
+                    }
+                    Pk::RejectedElement(i) => {
+                        format!("{provider}#rejected#{}", sha256_hex(fixture_elements(&relative)[*i].as_bytes()))
+                    }
+                };
+                (pk, (*status).to_owned())
+            })
+            .collect();
+        want.sort();
+        let items = stack.items().await;
+        let mut got: Vec<(String, String)> = items
+            .iter()
+            .map(|i| {
+                (i["pk"].as_str().unwrap_or_default().to_owned(), i["status"].as_str().unwrap_or_default().to_owned())
+            })
+            .collect();
+        got.sort();
+        check(got == want, format!("records {got:?} != {want:?}"));
+        if matches!(answer.status, 200 | 422) {
+            let outcomes = answer.outcomes();
+            check(outcomes.len() == want.len(), format!("{} outcomes for {} records", outcomes.len(), want.len()));
+            let rejected = outcomes.iter().filter(|o| *o == "rejected").count();
+            let rejected_records = want.iter().filter(|(_, s)| s == "rejected").count();
+            check(rejected == rejected_records, format!("outcomes {outcomes:?}"));
+        }
+        for item in &items {
+            let prefix = format!("{provider}#");
+            let pk = item["pk"].as_str().unwrap_or_default();
+            if item["status"] != "rejected" {
+                check(
+                    item["event_key"].as_str().map(|k| format!("{prefix}{k}")).as_deref() == Some(pk),
+                    format!("{pk}: event_key {}", item["event_key"]),
+                );
+                check(item["provider"] == provider, format!("{pk}: provider {}", item["provider"]));
+            }
+        }
+
+        let messages = stack.messages().await;
+        let mut phones: Vec<&str> = messages.iter().map(|m| m["phone"].as_str().unwrap_or_default()).collect();
+        phones.sort_unstable();
+        let mut want_phones = expect.tasks.to_vec();
+        want_phones.sort_unstable();
+        check(phones == want_phones, format!("task phones {phones:?} != {want_phones:?}"));
+        for message in &messages {
+            let event_key = message["event_key"].as_str().unwrap_or_default();
+            let item = items.iter().find(|i| i["event_key"] == event_key);
+            check(message["provider"] == provider, format!("task provider {}", message["provider"]));
+            check(message["_group"] == message["phone"], format!("task group {}", message["_group"]));
+            check(message["_dedup"] == message["task_id"], format!("task dedup {}", message["_dedup"]));
+            check(
+                item.is_some_and(|i| i["status"] == "task_enqueued" && i["task_id"] == message["task_id"]),
+                format!("task {event_key} has no enqueued record with its task_id"),
+            );
+        }
+        let enqueued = items.iter().filter(|i| i["status"] == "task_enqueued").count();
+        check(enqueued == messages.len(), format!("{enqueued} records enqueued, {} messages", messages.len()));
+    }
+    assert!(failures.is_empty(), "recorded events of {dir}:\n{}", failures.join("\n"));
+}

@@ -118,6 +118,11 @@ pub struct ParsedEvent {
 pub trait ProviderParser: Send + Sync {
     fn provider(&self) -> Provider;
 
+    /// The methods the provider's route takes (the `Allow` header of a 405).
+    fn allowed_methods(&self) -> &'static str {
+        "POST"
+    }
+
     /// Reads one delivery into its events, in order.
     fn parse(&self, delivery: &Delivery<'_>, ctx: &ParseContext) -> Result<Vec<ParsedEvent>, DecodeError>;
 }

@@ -61,6 +61,17 @@ impl Slot {
     }
 }
 
+/// Whether two bodies carry the same content: equal JSON values (key
+/// order and whitespace aside), or equal bytes when not JSON. Only called
+/// for duplicates whose bytes differ, so the hot path pays nothing.
+fn same_content(stored: Option<&str>, received: &str) -> bool {
+    let Some(stored) = stored else { return false };
+    match (serde_json::from_str::<serde_json::Value>(stored), serde_json::from_str::<serde_json::Value>(received)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => stored == received,
+    }
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -120,7 +131,7 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
                     Failure::Dependency(cause) => error!(outcome = "dependency_failure", status, cause = %cause),
                     other => info!(outcome = other.code(), status, reason = %other),
                 }
-                failure.into_response()
+                failure.into_response(self.parser.allowed_methods())
             }
         };
         (response, metrics)
@@ -176,6 +187,7 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
         } else {
             StatusCode::OK
         };
+        info!(outcome = "answered", status = status.as_u16(), events = slots.len());
         Ok(events_response(status, &outcomes))
     }
 
@@ -269,7 +281,9 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
                 slot.metrics.duplicates += 1;
                 slot.outcome.outcome = Outcome::Duplicate;
                 slot.outcome.task_id = existing.task.as_ref().map(|t| t.task_id.clone());
-                if existing.payload_sha256.as_deref() != Some(record.payload_sha256.as_str()) {
+                if existing.payload_sha256.as_deref() != Some(record.payload_sha256.as_str())
+                    && !same_content(existing.raw_body.as_deref(), &record.raw_body)
+                {
                     // Same identity, different bytes: keep it beside the first.
                     slot.metrics.payload_conflicts += 1;
                     warn!(outcome = "payload_conflict", event_key = %record.event_key);

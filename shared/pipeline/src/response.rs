@@ -61,10 +61,11 @@ impl Failure {
         }
     }
 
-    pub fn into_response(self) -> Response<Body> {
+    /// The response; `allow` is the route's methods, sent with a 405.
+    pub fn into_response(self, allow: &str) -> Response<Body> {
         let mut builder = Response::builder().status(self.status()).header("content-type", "application/json");
         if let Failure::Decode(DecodeError::MethodNotAllowed(_)) = self {
-            builder = builder.header("allow", "POST");
+            builder = builder.header("allow", allow);
         }
         if let Failure::Dependency(_) = self {
             builder = builder.header("retry-after", "5");

@@ -82,6 +82,9 @@ pub struct RejectedRecord {
 pub struct ExistingRecord {
     pub status: Option<RecordStatus>,
     pub payload_sha256: Option<String>,
+    /// The stored body, to tell a reformatted redelivery from a different
+    /// payload.
+    pub raw_body: Option<String>,
     pub task: Option<OutgoingTask>,
     /// When a send of the task may last have happened (epoch ms); absent
     /// when it is certain no send happened.
@@ -222,6 +225,7 @@ fn existing_from(item: &HashMap<String, AttributeValue>) -> ExistingRecord {
     ExistingRecord {
         status: text("status").as_deref().and_then(RecordStatus::parse),
         payload_sha256: text("payload_sha256"),
+        raw_body: text("raw_body"),
         task,
         send_attempted_at,
     }
@@ -249,6 +253,7 @@ impl EventStore for DynamoEventStore {
                     Ok(PutOutcome::Duplicate(failed.item().map(existing_from).unwrap_or(ExistingRecord {
                         status: None,
                         payload_sha256: None,
+                        raw_body: None,
                         task: None,
                         send_attempted_at: None,
                     })))

@@ -359,6 +359,10 @@ fn percent_decode(s: &str) -> Result<String, DecodeError> {
 }
 
 impl ProviderParser for Smartflo {
+    fn allowed_methods(&self) -> &'static str {
+        "GET, POST"
+    }
+
     fn provider(&self) -> Provider {
         Provider::Smartflo
     }

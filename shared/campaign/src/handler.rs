@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use payloads::CallbackTask;
-use payloads::campaign::ValidatedCampaign;
 use tracing::{debug, error, info, warn};
 
 use crate::config::CampaignConfig;
@@ -22,7 +21,11 @@ use crate::stream::{
 
 /// What to do with a selected task, decided before claiming it.
 enum Plan {
-    Push { campaign: ValidatedCampaign, template: String },
+    /// The validated campaign's JSON body.
+    Push {
+        body: String,
+        template: String,
+    },
     Reject(Box<DeadLetter>),
 }
 
@@ -136,7 +139,7 @@ impl CampaignPusher {
             return Ok(());
         };
         let plan = match template.render(&task) {
-            Ok(campaign) => Plan::Push { campaign, template: template_key.to_owned() },
+            Ok(campaign) => Plan::Push { body: campaign.to_json(), template: template_key.to_owned() },
             Err(problems) => {
                 let mut letter = self.letter("invalid_campaign", "the rendered campaign breaks the rules", &selected);
                 letter.provider = Some(provider.into());
@@ -151,9 +154,9 @@ impl CampaignPusher {
         };
         match plan {
             Plan::Reject(letter) => self.dead_letter(&selected.task_id, &claim_id, &letter, 0, metrics).await,
-            Plan::Push { campaign, template } => {
+            Plan::Push { body, template } => {
                 let receiver = task.phone.masked();
-                let (outcome, attempts) = self.push(&campaign.to_json(), &selected.task_id, metrics).await;
+                let (outcome, attempts) = self.push(&body, &selected.task_id, metrics).await;
                 match outcome {
                     PushOutcome::Accepted { status } => {
                         let kept = self

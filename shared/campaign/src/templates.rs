@@ -14,12 +14,15 @@ use serde_json::{Map, Value};
 pub const REASONS: [CallbackReason; 3] =
     [CallbackReason::CallbackRequested, CallbackReason::HumanRequested, CallbackReason::MissedCall];
 
+/// A template's key: provider and reason, `None` for `*`.
+type Key = (Option<Provider>, Option<CallbackReason>);
+
 /// The configured templates. Keys are `provider:reason`, either side may be
 /// `*`; the most specific match wins: `provider:reason`, `*:reason`,
 /// `provider:*`, `*:*`.
 #[derive(Debug, Clone, Default)]
 pub struct Templates {
-    by_key: HashMap<(Option<Provider>, Option<CallbackReason>), (String, Arc<CampaignTemplate>)>,
+    by_key: HashMap<Key, (String, Arc<CampaignTemplate>)>,
 }
 
 impl Templates {
@@ -78,7 +81,7 @@ impl Templates {
     }
 }
 
-fn parse_key(key: &str) -> Result<(Option<Provider>, Option<CallbackReason>), String> {
+fn parse_key(key: &str) -> Result<Key, String> {
     let Some((provider, reason)) = key.split_once(':') else {
         return Err("key must be \"provider:reason\" (either may be *)".into());
     };
@@ -145,7 +148,7 @@ pub fn placeholders(text: &str) -> Vec<&str> {
 /// problem counts unless it may depend on the values filled in (a field
 /// holding a placeholder can fail a length or format rule only for some
 /// tasks; that is caught per task at render time and dead-lettered).
-fn check(template: &CampaignTemplate, key: (Option<Provider>, Option<CallbackReason>)) -> Vec<FieldProblem> {
+fn check(template: &CampaignTemplate, key: Key) -> Vec<FieldProblem> {
     let fields = fields(template);
     let mut context = Map::new();
     for (_, text) in fields {

@@ -95,7 +95,7 @@ impl CallbackTask {
 mod tests {
     use super::*;
 
-    const STORED: &str = r#"{"schema":"callback-request/v1","task_id":"6f1c2a57-0000-5000-8000-000000000001","provider":"truecaller","event_key":"860a7f4c-6545-40f1-85be-3655edde650f","reason":"callback_requested","phone":"+911234567890","alternate_phone":null,"business_phone":"+910987654321","window":{"from":"2025-08-02T06:30:00Z","to":"2025-08-02T07:00:00Z"},"requested_at":"2025-07-31T07:09:20Z","context":{"feature_set":"Fresh Flower Delivery","cmb_config_name":"CMBName"}}"#;
+    const STORED: &str = r#"{"schema":"callback-request/v1","task_id":"6f1c2a57-0000-5000-8000-000000000001","provider":"truecaller","event_key":"860a7f4c-6545-40f1-85be-3655edde650f","reason":"callback_requested","phone":"+911234567890","alternate_phone":null,"business_phone":"+919876543210","window":{"from":"2025-08-02T06:30:00Z","to":"2025-08-02T07:00:00Z"},"requested_at":"2025-07-31T07:09:20Z","context":{"feature_set":"Fresh Flower Delivery","cmb_config_name":"CMBName"}}"#;
 
     #[test]
     fn a_stored_task_reads_back_and_serialises_to_the_same_json() {
@@ -103,7 +103,7 @@ mod tests {
         assert_eq!(task.provider, Provider::Truecaller);
         assert_eq!(task.reason, CallbackReason::CallbackRequested);
         assert_eq!(task.phone.as_str(), "+911234567890");
-        assert_eq!(task.business_phone.as_ref().map(PhoneNumber::as_str), Some("+910987654321"));
+        assert_eq!(task.business_phone.as_ref().map(PhoneNumber::as_str), Some("+919876543210"));
         let again: Value = serde_json::from_str(&task.to_json()).unwrap();
         assert_eq!(again, serde_json::from_str::<Value>(STORED).unwrap());
     }

@@ -12,10 +12,12 @@ pub mod key;
 pub mod lenient;
 pub mod phone;
 pub mod providers;
+pub mod stored_task;
 pub mod task;
 
 pub use delivery::{DecodeError, Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
 pub use event::{CallbackDecision, CallbackReason, CallbackRequest, CallbackWindow, NormalisedEvent, Provider};
 pub use key::{EventKey, InvalidEventKey};
 pub use phone::{PhoneError, PhoneNumber, PhoneRegion};
+pub use stored_task::StoredTaskError;
 pub use task::CallbackTask;

@@ -28,7 +28,7 @@ INFRA="$REPO_ROOT/infra"
 REGION="${TEST_REGION:-ap-south-1}"
 PACKAGE_DIR="${PACKAGE_DIR:-$REPO_ROOT/target/debug}"
 VENV="$REPO_ROOT/.local/infra-venv"
-FUNCTIONS=(truecaller curious-thing smartflo wavix reconciler)
+FUNCTIONS=(truecaller curious-thing smartflo wavix reconciler truecaller-campaign)
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/infra-test.XXXXXX")"
 MOTO_PID=""
@@ -226,6 +226,10 @@ TF_VARS=(
   -var "create_saved_queries=false"
   # The default, stated so the scheduled function's wiring is always tested.
   -var "enable_reconciler=true"
+  # The campaign push too (off by default in production until configured).
+  -var "enable_campaign=true"
+  -var "truecaller_campaign_url=https://campaign.example.invalid/webhook"
+  -var "truecaller_org_id=org-test"
 )
 
 step "terraform apply (moto)"

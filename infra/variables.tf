@@ -183,3 +183,27 @@ variable "alarm_oldest_task_age_seconds" {
   type        = number
   default     = 900
 }
+
+variable "enable_campaign" {
+  description = "Deploy the Truecaller Verified Campaign push (functions/truecaller-campaign), fed by the events table's stream. Needs the Org ID, the endpoint, templates, and the org token in SSM (/<prefix>/truecaller-campaign/org-token)."
+  type        = bool
+  default     = false
+}
+
+variable "truecaller_campaign_url" {
+  description = "Truecaller's Verified Campaign webhook endpoint (TRUECALLER_CAMPAIGN_URL), https."
+  type        = string
+  default     = ""
+}
+
+variable "truecaller_org_id" {
+  description = "The business's Truecaller Org ID (X-Org-ID header)."
+  type        = string
+  default     = ""
+}
+
+variable "campaign_templates_json" {
+  description = "CAMPAIGN_TEMPLATES: JSON object of campaign templates keyed \"provider:reason\" (\"*\" allowed); see docs/campaign.md. Validated at cold start."
+  type        = string
+  default     = "{}"
+}

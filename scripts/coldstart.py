@@ -28,6 +28,7 @@ bounded in time; moto and the functions are stopped on exit.
 Usage:
   cargo build --release -p truecaller -p curious-thing -p smartflo -p wavix
   python3 scripts/coldstart.py [--runs 3] [--warm 100] [--functions truecaller,...]
+  python3 scripts/coldstart.py --callgrind --warm 50   # instructions per delivery
 
 Needs Python 3.11 and boto3 (comes with `pip install "moto[server]"`,
 which the script installs when moto_server is missing).
@@ -357,6 +358,11 @@ def create_stack(endpoint: str) -> dict:
 # ------------------------------------------------------------ measurement
 
 
+def proc_user_sys_ticks(pid: int) -> tuple[int, int]:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]), int(fields[12])
+
+
 def proc_cpu_ns(pid: int) -> tuple[int, int]:
     """(sum of schedstat run time over live threads in ns, utime+stime ticks)."""
     sched = 0
@@ -399,7 +405,16 @@ def check_response(inv: Invocation) -> str | None:
     return None
 
 
-def run_once(binary: Path, function: str, endpoint: str, n_warm: int, inline_tokens: bool) -> dict:
+def callgrind_instructions(path: Path) -> int:
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise RuntimeError(f"no totals in {path}")
+
+
+def run_once(
+    binary: Path, function: str, endpoint: str, n_warm: int, inline_tokens: bool, callgrind: bool = False
+) -> dict:
     stack = create_stack(endpoint)
     api = RuntimeApi()
     env = {
@@ -430,7 +445,15 @@ def run_once(binary: Path, function: str, endpoint: str, n_warm: int, inline_tok
     log_path = LOG_DIR / f"coldstart-{function}.log"
     log = open(log_path, "ab")
     spawn_ns = time.perf_counter_ns()
-    child = subprocess.Popen([str(binary)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    command = [str(binary)]
+    cg_prefix = LOG_DIR / f"callgrind-{function}"
+    if callgrind:
+        # Instruction counts: repeatable whatever else the machine is doing.
+        # Collection is zeroed before the warm run and dumped after it.
+        for old in LOG_DIR.glob(f"callgrind-{function}*"):
+            old.unlink()
+        command = ["valgrind", "--tool=callgrind", "--quiet", f"--callgrind-out-file={cg_prefix}.%p"] + command
+    child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     _children.append(child)
     result: dict = {"pid": child.pid, "inline_tokens": inline_tokens}
     try:
@@ -448,7 +471,10 @@ def run_once(binary: Path, function: str, endpoint: str, n_warm: int, inline_tok
         if n_warm:
             # The function is now blocked in GET /next: a quiet point to read its CPU.
             time.sleep(0.05)
+            if callgrind:
+                subprocess.run(["callgrind_control", "--zero", str(child.pid)], check=True, capture_output=True)
             sched0, ticks0 = proc_cpu_ns(child.pid)
+            user0, sys0 = proc_user_sys_ticks(child.pid)
             warm, failures = [], []
             t0 = time.perf_counter_ns()
             for event in events[1:]:
@@ -459,6 +485,12 @@ def run_once(binary: Path, function: str, endpoint: str, n_warm: int, inline_tok
             wall = (time.perf_counter_ns() - t0) / 1e9
             time.sleep(0.05)
             sched1, ticks1 = proc_cpu_ns(child.pid)
+            user1, sys1 = proc_user_sys_ticks(child.pid)
+            if callgrind:
+                subprocess.run(["callgrind_control", "--dump=warm", str(child.pid)], check=True, capture_output=True)
+                dumps = sorted(LOG_DIR.glob(f"callgrind-{function}.{child.pid}.*"))
+                if dumps:
+                    result["warm_instructions_per_delivery"] = callgrind_instructions(dumps[-1]) / n_warm
             result.update(
                 warm_n=n_warm,
                 warm_failures=len(failures),
@@ -469,6 +501,7 @@ def run_once(binary: Path, function: str, endpoint: str, n_warm: int, inline_tok
                 warm_wall_s=wall,
                 cpu_us_per_delivery=(sched1 - sched0) / 1e3 / n_warm,
                 cpu_ticks_us_per_delivery=(ticks1 - ticks0) * 1e6 / CLK_TCK / n_warm,
+                user_share=(user1 - user0) / max(1, (user1 - user0) + (sys1 - sys0)),
             )
         result["peak_rss_kb"] = proc_status(child.pid, "VmHWM")
         result["rss_end_kb"] = proc_status(child.pid, "VmRSS")
@@ -509,6 +542,9 @@ def main() -> int:
     ap.add_argument("--warm", type=int, default=100, help="warm invocations per cold start (default 100)")
     ap.add_argument("--target-dir", default=os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target")))
     ap.add_argument("--out", default=None, help="JSON output (default <target>/coldstart.json)")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="instead: one run per function under valgrind's callgrind, instructions per warm delivery "
+                         "(repeatable on a busy machine); JSON to <target>/coldstart-callgrind.json")
     args = ap.parse_args()
 
     atexit.register(_cleanup)
@@ -539,6 +575,17 @@ def main() -> int:
         "warm_n": args.warm,
         "functions": {},
     }
+    if args.callgrind:
+        results = {}
+        for function in functions:
+            r = run_once(binaries[function], function, endpoint, args.warm, inline_tokens=False, callgrind=True)
+            results[function] = r
+            print(f"{function:>14}: {r['warm_instructions_per_delivery'] / 1e6:7.3f} M instructions per warm task "
+                  f"delivery (callgrind, {args.warm} deliveries)", flush=True)
+        out = Path(args.out) if args.out else target / "coldstart-callgrind.json"
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        return 0
+
     for function in functions:
         binary = binaries[function]
         runs = []
@@ -561,6 +608,7 @@ def main() -> int:
             "warm_p90_ms": median_of(runs, "warm_p90_ms"),
             "cpu_us_per_delivery": median_of(runs, "cpu_us_per_delivery"),
             "cpu_ticks_us_per_delivery": median_of(runs, "cpu_ticks_us_per_delivery"),
+            "cpu_user_share": median_of(runs, "user_share"),
             "peak_rss_kb": max(r["peak_rss_kb"] for r in runs),
             "warm_failures": sum(r.get("warm_failures", 0) for r in runs),
             **package(binary, target / "lambda-zip", function),

@@ -1,0 +1,285 @@
+//! Parser cost per recorded event, next to the floor of reading the same
+//! bytes generically (issue 6; figures in docs/performance.md).
+//!
+//! For every provider and every recorded event in `events/<provider>/*.json`
+//! that authenticates and decodes, two benchmarks in the group `<provider>`:
+//!
+//! - `parse/<event>`: `ProviderParser::parse` (decode + validate + normalise,
+//!   phone numbers included) and `CallbackTask::for_event` on each Ok event;
+//! - `floor_json/<event>`: `serde_json::from_slice::<serde_json::Value>` of
+//!   the same body, or, for Smartflo's GET and form deliveries,
+//!   `floor_form/<event>`: the form pairs (`form_urlencoded`) of the body,
+//!   or of the query string without `key` when the fields come from there,
+//!   collected into a `Vec<(String, String)>`.
+//!
+//! Deliveries with a wrong or missing token, and those the parser refuses
+//! as a whole (400/404/405/415), are skipped: the pipeline never parses
+//! the former, and the latter stop at the first error.
+//!
+//! `scripts/bench-ratio.py` prints the ratio table from criterion's output.
+//! Run: `cargo bench -p payloads --bench parsers` (about 4 minutes).
+//! Filter: `cargo bench -p payloads --bench parsers -- truecaller/`.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use chrono::{DateTime, TimeZone, Utc};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use payloads::providers::{CuriousThing, Smartflo, Truecaller, Wavix};
+use payloads::{CallbackTask, Delivery, ParseContext, PhoneNumber, ProviderParser};
+use serde_json::Value;
+
+/// One recorded API Gateway request, read into what a parser sees.
+struct Recorded {
+    name: String,
+    method: String,
+    path: String,
+    trigger: Option<String>,
+    token: Option<String>,
+    /// Query pairs without `key`, in order.
+    query: Vec<(String, String)>,
+    /// The query string without `key`, re-encoded (the form floor's input).
+    query_string: String,
+    content_type: Option<String>,
+    body: Vec<u8>,
+    received_at: DateTime<Utc>,
+}
+
+/// What the floor parses for one delivery.
+enum Floor {
+    Json,
+    /// Form pairs of the body.
+    FormBody,
+    /// Form pairs of the query string (GET, or POST with an empty body).
+    FormQuery,
+}
+
+impl Floor {
+    fn name(&self) -> &'static str {
+        match self {
+            Floor::Json => "floor_json",
+            Floor::FormBody | Floor::FormQuery => "floor_form",
+        }
+    }
+}
+
+impl Recorded {
+    fn load(path: &Path) -> Self {
+        let text = std::fs::read_to_string(path).expect("read recorded event");
+        let event: Value = serde_json::from_str(&text).expect("recorded event is JSON");
+        let str_at = |pointer: &str| event.pointer(pointer).and_then(Value::as_str).map(str::to_owned);
+        let header = |name: &str| {
+            event["headers"]
+                .as_object()
+                .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+                .and_then(|(_, v)| v.as_str())
+                .map(|v| v.trim().to_owned())
+        };
+        let mut token = None;
+        let mut query = Vec::new();
+        let raw_query = str_at("/rawQueryString").unwrap_or_default();
+        for (k, v) in form_urlencoded::parse(raw_query.as_bytes()) {
+            if k == "key" {
+                token.get_or_insert_with(|| v.into_owned());
+            } else {
+                query.push((k.into_owned(), v.into_owned()));
+            }
+        }
+        if token.is_none() {
+            token = header("x-webhook-token");
+        }
+        let query_string = form_urlencoded::Serializer::new(String::new()).extend_pairs(query.iter()).finish();
+        let content_type = header("content-type")
+            .map(|ct| ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+            .filter(|ct| !ct.is_empty());
+        let body = match event.get("body").and_then(Value::as_str) {
+            None => Vec::new(),
+            Some(b) if event["isBase64Encoded"].as_bool() == Some(true) => {
+                base64::engine::general_purpose::STANDARD.decode(b).expect("base64 body")
+            }
+            Some(b) => b.as_bytes().to_vec(),
+        };
+        let received_at = event
+            .pointer("/requestContext/timeEpoch")
+            .and_then(Value::as_i64)
+            .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+            .unwrap_or_else(|| Utc.with_ymd_and_hms(2025, 8, 1, 0, 0, 0).unwrap());
+        Self {
+            name: path.file_stem().unwrap().to_string_lossy().into_owned(),
+            method: str_at("/requestContext/http/method").unwrap_or_else(|| "POST".into()).to_ascii_uppercase(),
+            path: str_at("/rawPath").unwrap_or_default(),
+            trigger: str_at("/pathParameters/trigger"),
+            token,
+            query,
+            query_string,
+            content_type,
+            body,
+            received_at,
+        }
+    }
+
+    fn delivery(&self) -> Delivery<'_> {
+        Delivery {
+            method: &self.method,
+            path: &self.path,
+            trigger: self.trigger.as_deref(),
+            query: &self.query,
+            content_type: self.content_type.as_deref(),
+            body: &self.body,
+        }
+    }
+
+    fn floor(&self) -> Floor {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            Floor::FormQuery
+        } else if self.content_type.as_deref() == Some("application/x-www-form-urlencoded") {
+            Floor::FormBody
+        } else {
+            Floor::Json
+        }
+    }
+}
+
+fn events_dir(provider: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events").join(provider)
+}
+
+/// The parser's work for one delivery: parse, then the task decision for
+/// each accepted event. Returns a count so nothing is optimised away.
+fn parse_and_decide(parser: &dyn ProviderParser, delivery: &Delivery<'_>, ctx: &ParseContext) -> usize {
+    match parser.parse(delivery, ctx) {
+        Ok(events) => events
+            .iter()
+            .filter_map(|e| e.outcome.as_ref().ok())
+            .map(|event| black_box(CallbackTask::for_event(event)).map_or(1, |_| 2))
+            .sum(),
+        Err(_) => 0,
+    }
+}
+
+fn floor_json(body: &[u8]) -> Value {
+    serde_json::from_slice::<Value>(body).expect("the floor parses what the parser accepted")
+}
+
+fn floor_form(bytes: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(bytes).into_owned().collect()
+}
+
+fn bench_provider(c: &mut Criterion, provider: &str, parser: &dyn ProviderParser) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(events_dir(provider))
+        .expect("events directory")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let expected_token = format!("dev-token-{provider}");
+
+    let mut group = c.benchmark_group(provider);
+    for path in files {
+        let recorded = Recorded::load(&path);
+        if recorded.token.as_deref() != Some(expected_token.as_str()) {
+            eprintln!("skip {provider}/{}: wrong or missing token", recorded.name);
+            continue;
+        }
+        let ctx = ParseContext::new(recorded.received_at);
+        let delivery = recorded.delivery();
+        if let Err(err) = parser.parse(&delivery, &ctx) {
+            eprintln!("skip {provider}/{}: not decodable ({err})", recorded.name);
+            continue;
+        }
+        let floor = recorded.floor();
+        group.throughput(Throughput::Bytes(recorded.body.len().max(recorded.query_string.len()) as u64));
+        group.bench_with_input(BenchmarkId::new("parse", &recorded.name), &delivery, |b, delivery| {
+            b.iter(|| parse_and_decide(parser, black_box(delivery), black_box(&ctx)))
+        });
+        group.bench_with_input(BenchmarkId::new(floor.name(), &recorded.name), &recorded, |b, r| match floor {
+            Floor::Json => b.iter(|| floor_json(black_box(&r.body))),
+            Floor::FormBody => b.iter(|| floor_form(black_box(&r.body))),
+            Floor::FormQuery => b.iter(|| floor_form(black_box(r.query_string.as_bytes()))),
+        });
+    }
+    group.finish();
+}
+
+/// Where a parser's time goes: phone numbers through libphonenumber, step by
+/// step, on the shapes the recorded events carry.
+fn phone_numbers(c: &mut Criterion) {
+    use phonenumber::country::Id;
+    PhoneNumber::warm_up();
+    let region = payloads::PhoneRegion::INDIA;
+    let mut group = c.benchmark_group("phone");
+    for raw in [
+        "+911234567890", // E.164
+        "911234567890",  // Truecaller: country code, no +
+        "09876543210",   // national with trunk 0 (Smartflo caller_id_number)
+        "910987654321",  // Truecaller's business number: refused after a second reading
+        "14155550123",   // Wavix: US without + (invalid in IN, re-read as +1)
+    ] {
+        group.bench_with_input(BenchmarkId::new("PhoneNumber::parse", raw), raw, |b, raw| {
+            b.iter(|| PhoneNumber::parse(black_box(raw), region))
+        });
+    }
+    let raw = "+911234567890";
+    group.bench_function(BenchmarkId::new("phonenumber::parse", raw), |b| {
+        b.iter(|| phonenumber::parse(Some(Id::IN), black_box(raw)))
+    });
+    let parsed = phonenumber::parse(Some(Id::IN), raw).expect("a valid number");
+    group.bench_function(BenchmarkId::new("phonenumber::is_valid", raw), |b| {
+        b.iter(|| phonenumber::is_valid(black_box(&parsed)))
+    });
+    group.bench_function(BenchmarkId::new("format_e164", raw), |b| {
+        b.iter(|| black_box(&parsed).format().mode(phonenumber::Mode::E164).to_string())
+    });
+    group.finish();
+}
+
+/// One-shot costs criterion cannot show: the phone library's first use
+/// (paid at init by `PhoneNumber::warm_up`), and the first number of each
+/// further country after it (paid by the first request that carries one).
+fn first_use_costs() {
+    let timed = |label: &str, raw: &str| {
+        let start = Instant::now();
+        let ok = PhoneNumber::parse(raw, payloads::PhoneRegion::INDIA).is_ok();
+        eprintln!("first use: {label:<44} {:>9.3} ms (ok: {ok})", start.elapsed().as_secs_f64() * 1e3);
+    };
+    let start = Instant::now();
+    PhoneNumber::warm_up();
+    eprintln!(
+        "first use: {:<44} {:>9.3} ms",
+        "PhoneNumber::warm_up (+91, metadata load)",
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    timed("+91 again (warm)", "+919876543210");
+    timed("+91 national with trunk 0", "09876543210");
+    timed("91 without + (Truecaller)", "911234567890");
+    timed("91 refused business number", "910987654321");
+    timed("first US number, no + (Wavix)", "14155550123");
+    timed("US again", "17653889567");
+    timed("first AU number", "+61491573087");
+    timed("first GB number", "+447946095812");
+}
+
+fn parsers(c: &mut Criterion) {
+    // The phone library loads its metadata on first use (~100 ms): the
+    // functions pay that at init, so the benchmark pays it before measuring.
+    first_use_costs();
+    bench_provider(c, "truecaller", &Truecaller);
+    bench_provider(c, "curious-thing", &CuriousThing);
+    bench_provider(c, "smartflo", &Smartflo);
+    bench_provider(c, "wavix", &Wavix);
+}
+
+criterion_group! {
+    name = benches;
+    // Short runs: ~80 events x 2 benchmarks stay within a few minutes.
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_millis(1500))
+        .sample_size(20)
+        .without_plots();
+    targets = parsers, phone_numbers
+}
+criterion_main!(benches);

@@ -179,6 +179,10 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
                 reason = slot.outcome.reason.as_deref(),
             );
         }
+        if slots.is_empty() {
+            // An empty batch has no per-event line: every delivery logs its outcome.
+            info!(outcome = "empty_delivery", status = 200, "delivery holds no events");
+        }
         let outcomes: Vec<EventOutcome> = slots.iter().map(|s| s.outcome.clone()).collect();
         let status = if slots.iter().any(|s| s.failed) {
             StatusCode::SERVICE_UNAVAILABLE

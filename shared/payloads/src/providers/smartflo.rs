@@ -249,21 +249,50 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawObject<'a> {
     }
 }
 
+/// Deepest nesting read, serde_json's own limit for the other providers'
+/// bodies. Values are read level by level (each level a stack frame and a
+/// re-scan of its text) and serde_json skips a `RawValue` without a depth
+/// limit, so without this bound a body of nested objects overflowed the
+/// stack (found by `fuzz/` and `tests/hostile.rs`: 10 000 `{"a":`).
+const MAX_DEPTH: usize = 128;
+
+fn too_deep() -> serde_json::Error {
+    serde::de::Error::custom(format_args!("JSON nested more than {MAX_DEPTH} levels deep"))
+}
+
 fn parse_json_object(text: &str) -> Result<FieldValue, serde_json::Error> {
+    parse_object_at(text, 0)
+}
+
+fn parse_object_at(text: &str, depth: usize) -> Result<FieldValue, serde_json::Error> {
+    if depth >= MAX_DEPTH {
+        return Err(too_deep());
+    }
     let object: RawObject<'_> = serde_json::from_str(text)?;
     let mut fields = Fields::default();
     for (k, raw) in object.0 {
-        fields.push(&k, raw_value(raw)?);
+        fields.push(&k, parse_value_at(raw.get(), depth + 1)?);
     }
     Ok(FieldValue::Object(fields))
 }
 
 fn parse_json_value(text: &str) -> Result<FieldValue, serde_json::Error> {
+    parse_value_at(text, 0)
+}
+
+fn parse_value_at(text: &str, depth: usize) -> Result<FieldValue, serde_json::Error> {
     match text.trim_start().as_bytes().first() {
-        Some(b'{') => parse_json_object(text),
+        Some(b'{') => parse_object_at(text, depth),
         Some(b'[') => {
+            if depth >= MAX_DEPTH {
+                return Err(too_deep());
+            }
             let items: Vec<&RawValue> = serde_json::from_str(text)?;
-            items.into_iter().map(raw_value).collect::<Result<_, _>>().map(FieldValue::Array)
+            items
+                .into_iter()
+                .map(|item| parse_value_at(item.get(), depth + 1))
+                .collect::<Result<_, _>>()
+                .map(FieldValue::Array)
         }
         Some(b'"') => serde_json::from_str::<String>(text).map(FieldValue::Text),
         Some(b'n') => Ok(FieldValue::Null),
@@ -271,10 +300,6 @@ fn parse_json_value(text: &str) -> Result<FieldValue, serde_json::Error> {
         // to floating point.
         _ => Ok(FieldValue::Text(text.trim().to_owned())),
     }
-}
-
-fn raw_value(raw: &RawValue) -> Result<FieldValue, serde_json::Error> {
-    parse_json_value(raw.get())
 }
 
 /// Builds the lookup order: top level, then wrappers' members.
@@ -978,6 +1003,19 @@ mod tests {
         assert!(matches!(post_json("call-hangup", "  "), Err(DecodeError::NotJson(_))));
         let form = deliver("POST", "call-hangup", Some("application/x-www-form-urlencoded"), "", &[]);
         assert_eq!(form, Err(DecodeError::BadForm));
+    }
+
+    #[test]
+    fn deeply_nested_json_is_refused_without_overflowing_the_stack() {
+        // Regression (fuzz/, tests/hostile.rs): 10 000 nested objects used to
+        // recurse once per level and abort the process.
+        for (open, close) in [("{\"a\":", "}"), ("{\"call_id\":[", "]}"), ("[", "]")] {
+            let body = format!("{}1{}", open.repeat(10_000), close.repeat(10_000));
+            let result = post_json("call-hangup", &body);
+            assert!(matches!(result, Err(DecodeError::WrongShape(_) | DecodeError::NotJson(_))), "{open}: {result:?}");
+        }
+        let nested = format!("{{\"call_id\":\"1.2\",\"x\":{}1{}}}", "{\"a\":".repeat(100), "}".repeat(100));
+        assert!(post_json("call-hangup", &nested).is_ok_and(|events| events[0].outcome.is_ok()));
     }
 
     #[test]

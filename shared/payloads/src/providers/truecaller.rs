@@ -96,6 +96,15 @@ impl ProviderParser for Truecaller {
         delivery.require_post()?;
         delivery.require_json()?;
         let body = json_text(delivery.body)?;
+        if !body.trim_start().starts_with('{') {
+            // serde's derive reads a JSON array as the struct's fields in
+            // order (`[1]` would be an event with `event_id` "1"): anything
+            // but an object is the wrong top-level shape, never an event.
+            return Err(match serde_json::from_str::<serde::de::IgnoredAny>(body) {
+                Ok(_) => DecodeError::WrongShape("expected a JSON object".into()),
+                Err(err) => DecodeError::NotJson(position(&err)),
+            });
+        }
         let outcome = match serde_json::from_str::<Envelope>(body) {
             Ok(envelope) => normalise(envelope, ctx),
             Err(err) if is_syntax_error(&err) => return Err(DecodeError::NotJson(position(&err))),
@@ -273,4 +282,32 @@ fn survey_attributes(
         .collect();
     attributes.insert("user_responses".into(), Value::Array(responses));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str) -> Result<Vec<ParsedEvent>, DecodeError> {
+        let delivery = Delivery {
+            method: "POST",
+            path: "/webhooks/truecaller",
+            trigger: None,
+            query: &[],
+            content_type: Some("application/json"),
+            body: body.as_bytes(),
+        };
+        Truecaller.parse(&delivery, &ParseContext::new(Utc::now()))
+    }
+
+    #[test]
+    fn a_json_array_is_the_wrong_shape_not_an_event() {
+        // Regression (tests/hostile.rs): `[]` and `[1, "a", null]` were read
+        // as an envelope's fields in order and stored as rejected events.
+        for body in ["[]", "[1, \"a\", null]", "[\"860a7f4c-6545-40f1-85be-3655edde650f\"]", " 42", "null"] {
+            assert!(matches!(parse(body), Err(DecodeError::WrongShape(_))), "{body}: {:?}", parse(body));
+        }
+        assert!(matches!(parse("[1,"), Err(DecodeError::NotJson(_))));
+        assert!(matches!(parse(&"[".repeat(10_000)), Err(DecodeError::NotJson(_))));
+    }
 }

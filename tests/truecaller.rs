@@ -362,3 +362,34 @@ fn the_log_audit_finds_every_number_of_a_recorded_body() {
 fn the_log_audit_fails_on_a_full_number_in_a_log_line() {
     e2e::audit::assert_clean(r#"{"phone":"+911234567890"}"#, &["+911234567890".to_owned()]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_rotation_accepts_old_and_new_together_then_refuses_the_old_one() {
+    let stack = Stack::new().await;
+    let with_tokens = |list: &str| {
+        pipeline::Pipeline::new(
+            Truecaller,
+            pipeline::Tokens::parse(list).unwrap(),
+            stack.config(),
+            pipeline::DynamoEventStore::new(stack.dynamo.clone(), &stack.table),
+            pipeline::SqsTaskQueue::new(stack.sqs.clone(), &stack.queue_url),
+        )
+    };
+    let rotated = |token: &'static str| {
+        fixture_with("truecaller/user-feedback.json", move |event| {
+            event["headers"]["x-webhook-token"] = token.into();
+        })
+    };
+    let during = with_tokens("dev-token-truecaller,rotated-token-2026");
+    let after = with_tokens("rotated-token-2026");
+
+    let old_during = deliver(&during, rotated("dev-token-truecaller")).await;
+    let new_during = deliver(&during, rotated("rotated-token-2026")).await;
+    let old_after = deliver(&after, rotated("dev-token-truecaller")).await;
+    let new_after = deliver(&after, rotated("rotated-token-2026")).await;
+
+    assert_eq!(old_during.status, 200, "{}", old_during.body);
+    assert_eq!(new_during.status, 200, "{}", new_during.body);
+    assert_eq!(old_after.status, 401);
+    assert_eq!(new_after.status, 200, "{}", new_after.body);
+}

@@ -337,6 +337,11 @@ pub async fn deliver(pipeline: &Pipeline<DynamoEventStore, SqsTaskQueue>, reques
     assert!(!logs.is_empty(), "every delivery logs its outcome");
     audit::assert_clean(&logs, &secrets);
     let status = response.status().as_u16();
+    // No CORS: webhooks come from providers' servers, never from browsers.
+    assert!(
+        !response.headers().keys().any(|name| name.as_str().starts_with("access-control-")),
+        "a response carries CORS headers"
+    );
     let body = match response.body() {
         Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::String(text.clone())),
         Body::Binary(bytes) => serde_json::from_slice(bytes).unwrap_or(Value::Null),

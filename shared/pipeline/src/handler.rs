@@ -61,6 +61,28 @@ impl Slot {
     }
 }
 
+/// Longest text kept in a normalised event or a task's context. The raw
+/// body keeps every byte; without this bound a long free-text field would
+/// be stored twice (raw and normalised) and push the item past DynamoDB's
+/// 400 KB limit, a failure no retry could fix.
+pub const MAX_NORMALISED_TEXT: usize = 1024;
+
+fn bound_text(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) if text.len() > MAX_NORMALISED_TEXT => {
+            let mut end = MAX_NORMALISED_TEXT;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            text.push('…');
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(bound_text),
+        serde_json::Value::Object(map) => map.values_mut().for_each(bound_text),
+        _ => {}
+    }
+}
+
 /// Whether two bodies carry the same content: equal JSON values (key
 /// order and whitespace aside), or equal bytes when not JSON. Only called
 /// for duplicates whose bytes differ, so the hot path pays nothing.
@@ -179,10 +201,6 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
                 reason = slot.outcome.reason.as_deref(),
             );
         }
-        if slots.is_empty() {
-            // An empty batch has no per-event line: every delivery logs its outcome.
-            info!(outcome = "empty_delivery", status = 200, "delivery holds no events");
-        }
         let outcomes: Vec<EventOutcome> = slots.iter().map(|s| s.outcome.clone()).collect();
         let status = if slots.iter().any(|s| s.failed) {
             StatusCode::SERVICE_UNAVAILABLE
@@ -241,7 +259,10 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
         payload_sha256: String,
         received_at: DateTime<Utc>,
     ) -> Slot {
-        let task = CallbackTask::for_event(&event);
+        let mut task = CallbackTask::for_event(&event);
+        if let Some(task) = task.as_mut() {
+            task.context.values_mut().for_each(bound_text);
+        }
         let outgoing = task.as_ref().map(|t| OutgoingTask {
             task_id: t.task_id.clone(),
             group_id: t.message_group_id().to_owned(),
@@ -263,7 +284,11 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
             occurred_at: event.occurred_at,
             payload_sha256,
             raw_body,
-            event: event.to_json(),
+            event: {
+                let mut normalised = event.to_json();
+                bound_text(&mut normalised);
+                normalised
+            },
             task: outgoing,
             expires_at: self.expires_at(received_at),
         };

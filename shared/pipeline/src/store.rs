@@ -162,6 +162,30 @@ impl DynamoEventStore {
     pub fn table(&self) -> &str {
         &self.table
     }
+
+    /// Writes `item` unless its key exists; an existing item is success
+    /// (these records are write-once: the first one stands).
+    async fn put_if_absent(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        operation: &'static str,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if matches!(err.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
+                Ok(())
+            }
+            Err(err) => Err(store_error(operation, err)),
+        }
+    }
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -278,22 +302,8 @@ impl EventStore for DynamoEventStore {
         if let Some(event_type) = &record.event_type {
             item.insert("event_type".into(), s(event_type));
         }
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // The same rejected body again: the first record stands.
-            Err(err) if matches!(err.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
-                Ok(())
-            }
-            Err(err) => Err(store_error("PutItem(rejected)", err)),
-        }
+        // The same rejected body again: the first record stands.
+        self.put_if_absent(item, "PutItem(rejected)").await
     }
 
     async fn put_conflict(&self, record: &EventRecord) -> Result<(), StoreError> {
@@ -301,21 +311,7 @@ impl EventStore for DynamoEventStore {
         let pk = format!("{}#conflict#{}", record.pk, record.payload_sha256);
         item.insert("pk".into(), s(&pk));
         item.insert("conflict_of".into(), s(&record.pk));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if matches!(err.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
-                Ok(())
-            }
-            Err(err) => Err(store_error("PutItem(conflict)", err)),
-        }
+        self.put_if_absent(item, "PutItem(conflict)").await
     }
 
     async fn claim_send(&self, pk: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {

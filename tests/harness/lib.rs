@@ -218,6 +218,27 @@ impl Stack {
                 empty_polls += 1;
                 continue;
             }
+            // Delete what was read: FIFO hides a group's next message while
+            // one of its messages is in flight, so reading alone undercounts.
+            let entries: Vec<_> = output
+                .messages()
+                .iter()
+                .enumerate()
+                .filter_map(|(i, m)| {
+                    aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .set_receipt_handle(m.receipt_handle().map(str::to_owned))
+                        .build()
+                        .ok()
+                })
+                .collect();
+            self.sqs
+                .delete_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .expect("delete received messages");
             for message in output.messages() {
                 let mut body: Value = serde_json::from_str(message.body().unwrap_or("null")).expect("JSON task");
                 let attrs: HashMap<String, String> = message

@@ -6,9 +6,11 @@ pip_install() {
 }
 
 ensure_moto() {
-  if ! command -v moto_server >/dev/null 2>&1; then
+  # The tests run `python3 -m moto.server`, so the module is what counts.
+  if ! python3 -c "import moto.server, flask" >/dev/null 2>&1; then
     echo "installing moto[server] (local AWS emulator)..."
     pip_install "moto[server]>=5.1,<6"
+    command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
     hash -r
   fi
 }

@@ -44,10 +44,12 @@ fn free_port() -> u16 {
 
 fn start_moto() -> Moto {
     let port = free_port();
+    // `python3 -m moto.server` rather than `moto_server`: a fresh pip
+    // install's console script may not be on PATH yet (pyenv shims).
     // The shell keeps moto's lifetime tied to ours: when this process exits,
     // its end of the pipe closes, `cat` returns, and moto is killed.
     let script = format!(
-        "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; wait $pid 2>/dev/null"
+        "python3 -m moto.server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; wait $pid 2>/dev/null"
     );
     let child = Command::new("sh")
         .arg("-c")

@@ -35,14 +35,7 @@ pub async fn load_token(sdk: &SdkConfig, source: &OrgTokenSource) -> Result<OrgT
     match source {
         OrgTokenSource::Inline(token) => Ok(token.clone()),
         OrgTokenSource::SsmParameter(name) => {
-            let output = aws_sdk_ssm::Client::new(sdk)
-                .get_parameter()
-                .name(name)
-                .with_decryption(true)
-                .send()
-                .await
-                .map_err(|e| StartupError::Ssm(aws_sdk_ssm::error::DisplayErrorContext(e).to_string()))?;
-            let value = output.parameter().and_then(|p| p.value()).unwrap_or_default();
+            let value = pipeline::bootstrap::read_secure_parameter(sdk, name).await.map_err(StartupError::Ssm)?;
             OrgToken::new(value).ok_or(StartupError::EmptyToken)
         }
     }

@@ -52,19 +52,22 @@ pub enum StartupError {
 pub async fn load_tokens(sdk: &SdkConfig, source: &TokenSource) -> Result<Tokens, StartupError> {
     let list = match source {
         TokenSource::Inline(list) => list.clone(),
-        TokenSource::SsmParameter(name) => {
-            let client = aws_sdk_ssm::Client::new(sdk);
-            let output = client
-                .get_parameter()
-                .name(name)
-                .with_decryption(true)
-                .send()
-                .await
-                .map_err(|e| StartupError::Ssm(aws_sdk_ssm::error::DisplayErrorContext(e).to_string()))?;
-            output.parameter().and_then(|p| p.value()).unwrap_or_default().to_owned()
-        }
+        TokenSource::SsmParameter(name) => read_secure_parameter(sdk, name).await.map_err(StartupError::Ssm)?,
     };
     Tokens::parse(&list).map_err(|_| StartupError::NoTokens)
+}
+
+/// Reads an SSM SecureString parameter, decrypted, once at cold start.
+/// An absent value reads as empty; the error carries the full cause chain.
+pub async fn read_secure_parameter(sdk: &SdkConfig, name: &str) -> Result<String, String> {
+    let output = aws_sdk_ssm::Client::new(sdk)
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_ssm::error::DisplayErrorContext(e).to_string())?;
+    Ok(output.parameter().and_then(|p| p.value()).unwrap_or_default().to_owned())
 }
 
 /// Builds the pipeline for `parser` from the environment.

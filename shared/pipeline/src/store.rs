@@ -255,6 +255,21 @@ fn existing_from(item: &HashMap<String, AttributeValue>) -> ExistingRecord {
     }
 }
 
+/// Sends a conditional update: `Ok(true)` when applied, `Ok(false)` when
+/// its condition did not hold (someone else got there first).
+async fn conditional_update(
+    request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    operation: &'static str,
+) -> Result<bool, StoreError> {
+    match request.send().await {
+        Ok(_) => Ok(true),
+        Err(err) if matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
+            Ok(false)
+        }
+        Err(err) => Err(store_error(operation, err)),
+    }
+}
+
 fn store_error<E: std::error::Error + 'static>(operation: &'static str, err: E) -> StoreError {
     StoreError { operation, cause: DisplayErrorContext(err).to_string() }
 }
@@ -315,7 +330,7 @@ impl EventStore for DynamoEventStore {
     }
 
     async fn claim_send(&self, pk: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let result = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -324,20 +339,12 @@ impl EventStore for DynamoEventStore {
             .condition_expression("attribute_not_exists(send_attempted_at) AND #status = :pending")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":now", n(now.timestamp_millis()))
-            .expression_attribute_values(":pending", s(RecordStatus::TaskPending.as_str()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
-                Ok(false)
-            }
-            Err(err) => Err(store_error("UpdateItem(claim_send)", err)),
-        }
+            .expression_attribute_values(":pending", s(RecordStatus::TaskPending.as_str()));
+        conditional_update(request, "UpdateItem(claim_send)").await
     }
 
     async fn clear_send_attempt(&self, pk: &str, attempted_at: DateTime<Utc>) -> Result<(), StoreError> {
-        let result = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -346,16 +353,9 @@ impl EventStore for DynamoEventStore {
             .condition_expression("send_attempted_at = :at AND #status = :pending")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":at", n(attempted_at.timestamp_millis()))
-            .expression_attribute_values(":pending", s(RecordStatus::TaskPending.as_str()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
-                Ok(())
-            }
-            Err(err) => Err(store_error("UpdateItem(clear_send_attempt)", err)),
-        }
+            .expression_attribute_values(":pending", s(RecordStatus::TaskPending.as_str()));
+        // A changed attempt or status: nothing to clear.
+        conditional_update(request, "UpdateItem(clear_send_attempt)").await.map(|_| ())
     }
 
     async fn pending_tasks(&self, shard: u8, older_than: DateTime<Utc>) -> Result<Vec<PendingRecord>, StoreError> {
@@ -387,7 +387,7 @@ impl EventStore for DynamoEventStore {
     }
 
     async fn mark_enqueued(&self, pk: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let result = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -397,16 +397,8 @@ impl EventStore for DynamoEventStore {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":enqueued", s(RecordStatus::TaskEnqueued.as_str()))
             .expression_attribute_values(":pending", s(RecordStatus::TaskPending.as_str()))
-            .expression_attribute_values(":now", s(rfc3339(now)))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Already marked by a concurrent delivery: the task is on the queue.
-            Err(err) if matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
-                Ok(())
-            }
-            Err(err) => Err(store_error("UpdateItem(mark_enqueued)", err)),
-        }
+            .expression_attribute_values(":now", s(rfc3339(now)));
+        // Already marked by a concurrent delivery: the task is on the queue.
+        conditional_update(request, "UpdateItem(mark_enqueued)").await.map(|_| ())
     }
 }

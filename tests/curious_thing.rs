@@ -98,7 +98,7 @@ fn human_request(id: &str, phone: &str) -> Value {
 }
 
 /// The recorded human-request delivery with `elements` as its body.
-fn batch(elements: &[Value]) -> lambda_http::Request {
+fn batch(elements: &[Value]) -> pipeline::ApiGatewayRequest {
     let body = Value::Array(elements.to_vec()).to_string();
     fixture_with(HUMAN, move |event| event["body"] = body.into())
 }

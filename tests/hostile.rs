@@ -606,7 +606,7 @@ async fn hostile_deliveries_get_their_documented_status_and_lose_or_invent_nothi
             if trace {
                 eprintln!("case {name}");
             }
-            let request = lambda_http::request::from_str(&event).expect("a valid API Gateway event");
+            let request: pipeline::ApiGatewayRequest = serde_json::from_str(&event).expect("a valid API Gateway event");
             deliver(&pipelines[provider], request).await
         }));
     }
@@ -775,17 +775,79 @@ async fn hostile_deliveries_get_their_documented_status_and_lose_or_invent_nothi
     assert!(count > 500, "the corpus has {count} cases");
 }
 
-/// Found by `fuzz/` (`request` target): a raw `"` in the query string makes
-/// lambda_http 1.3 panic while it turns API Gateway's event into a request,
-/// before any of our code runs (`failed to build request: InvalidUriChar`).
-/// The runtime reports the panic as an invocation error, so the sender gets
-/// a 500 instead of a 400 and may retry. Pinned here: when this stops
-/// panicking (lambda_http fixed, or the event sanitised before conversion),
-/// turn it into a hostile case expecting 400/422.
+/// Found by `fuzz/` (`request` target): API Gateway passes a raw `"` (and
+/// `{`, `|`, `<`, `\`, `^`, a backtick) through in `rawQueryString`, and
+/// lambda_http 1.3 panicked turning such an event into an `http::Request`
+/// (`failed to build request: InvalidUriChar`) before our code ran: a 500
+/// the provider retries forever. The functions now read the event
+/// themselves (`pipeline::request`); these deliveries get their documented
+/// status, and the ones that carry a missed call still queue its task.
+#[tokio::test(flavor = "multi_thread")]
+async fn query_strings_with_characters_a_uri_cannot_hold_get_their_documented_status() {
+    // Arrange
+    let stack = Stack::new().await;
+    let smartflo = stack.pipeline(Smartflo);
+    let get = "smartflo/call-hangup-missed-get-query.json";
+    let recorded_query = recorded(get)["rawQueryString"].as_str().expect("query").to_owned();
+    let with_query = |query: String| {
+        let mut event = recorded(get);
+        event["rawQueryString"] = query.into();
+        serde_json::from_value::<pipeline::ApiGatewayRequest>(event).expect("an API Gateway event")
+    };
+    let unsafe_extra = format!("{recorded_query}&note=\"quoted\"{{braces}}|pipe<angle>\\back^caret`tick");
+    let bad_escapes = format!("{recorded_query}&x=%zz%&y=%E2%28%A1");
+    let quoted_token = recorded_query.replacen("key=dev-token-smartflo", "key=\"dev-token-smartflo\"", 1);
+    let only_quotes = "key=dev-token-smartflo&\"\"=\"".to_owned();
+
+    // Act
+    let extra = deliver(&smartflo, with_query(unsafe_extra)).await;
+    let escapes = deliver(&smartflo, with_query(bad_escapes)).await;
+    let token = deliver(&smartflo, with_query(quoted_token)).await;
+    let nothing = deliver(&smartflo, with_query(only_quotes)).await;
+
+    // Assert
+    assert_eq!(extra.status, 200, "raw unsafe characters in an extra field: {}", extra.body);
+    assert_eq!(escapes.status, 200, "bad percent escapes in an extra field: {}", escapes.body);
+    assert_eq!(token.status, 401, "a quoted token is not the token: {}", token.body);
+    assert!(nothing.status == 400 || nothing.status == 422, "no usable field: {} {}", nothing.status, nothing.body);
+    let tasks = stack.messages().await;
+    assert_eq!(tasks.len(), 1, "the missed call queued exactly one task across both deliveries: {tasks:?}");
+}
+
+/// API Gateway only sets `isBase64Encoded` on valid base64; if an event
+/// says base64 and is not, the delivery is refused as unreadable (400), not
+/// guessed at, and not a retryable 5xx.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_marked_base64_that_does_not_decode_is_a_bad_request() {
+    // Arrange
+    let stack = Stack::new().await;
+    let truecaller = stack.pipeline(Truecaller);
+    let mut event = recorded("truecaller/cmb-happy-flow.json");
+    event["isBase64Encoded"] = true.into();
+    event["body"] = "{not base64!".into();
+    let request: pipeline::ApiGatewayRequest = serde_json::from_value(event).expect("an API Gateway event");
+
+    // Act
+    let answer = deliver(&truecaller, request).await;
+
+    // Assert
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert_eq!(answer.body["error"], "bad_request");
+    assert!(stack.items().await.is_empty(), "nothing stored from an unreadable body");
+}
+
+/// Events are read leniently: `null` where API Gateway would put an
+/// object, a string or a list reads as absent, so the pipeline answers
+/// with a status instead of the runtime failing the invocation.
 #[test]
-#[should_panic(expected = "failed to build request")]
-fn known_gap_a_raw_quote_in_the_query_panics_inside_lambda_http() {
-    let mut event = recorded("smartflo/call-hangup-missed-get-query.json");
-    event["rawQueryString"] = "key=dev-token-smartflo&call_id=\"1\"".into();
-    let _ = lambda_http::request::from_str(&event.to_string());
+fn an_event_with_nulls_everywhere_still_reads() {
+    let mut event = recorded("truecaller/cmb-happy-flow.json");
+    for field in ["rawPath", "rawQueryString", "headers", "pathParameters", "body", "isBase64Encoded", "cookies"] {
+        event[field] = Value::Null;
+    }
+    event["requestContext"]["http"] = Value::Null;
+
+    let request: pipeline::ApiGatewayRequest = serde_json::from_value(event).expect("nulls read as absent");
+
+    assert!(request.raw_path.is_empty() && request.headers.is_empty() && request.body.is_none());
 }

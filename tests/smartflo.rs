@@ -208,7 +208,7 @@ async fn every_recorded_event_is_answered_stored_and_queued_as_the_contract_says
 }
 
 /// A recorded POST delivery moved to another trigger's route.
-fn on_trigger(relative: &str, trigger: &str, body: Option<String>) -> lambda_http::Request {
+fn on_trigger(relative: &str, trigger: &str, body: Option<String>) -> pipeline::ApiGatewayRequest {
     let trigger = trigger.to_owned();
     fixture_with(relative, move |event| {
         let path = format!("/webhooks/smartflo/{trigger}");

@@ -1,5 +1,5 @@
 //! The request decoding path (see `src/request.rs`): API Gateway event JSON
-//! → lambda_http → `IncomingRequest::from_lambda` → `delivery()` → parser.
+//! → `ApiGatewayRequest` → `IncomingRequest::from_api_gateway` → `delivery()` → parser.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

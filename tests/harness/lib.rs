@@ -20,8 +20,8 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
-use lambda_http::{Body, Request};
 use payloads::ProviderParser;
+use pipeline::ApiGatewayRequest as Request;
 use pipeline::config::{Config, TokenSource};
 use pipeline::metrics::Metrics;
 use pipeline::{DynamoEventStore, Pipeline, SqsTaskQueue, Tokens};
@@ -296,14 +296,14 @@ pub fn fixture_text(relative: &str) -> String {
 
 /// A recorded event as the request the function receives.
 pub fn fixture(relative: &str) -> Request {
-    lambda_http::request::from_str(&fixture_text(relative)).unwrap_or_else(|e| panic!("parse {relative}: {e}"))
+    serde_json::from_str(&fixture_text(relative)).unwrap_or_else(|e| panic!("parse {relative}: {e}"))
 }
 
 /// A recorded event with its JSON edited first (body, headers, ...).
 pub fn fixture_with(relative: &str, edit: impl FnOnce(&mut Value)) -> Request {
     let mut event: Value = serde_json::from_str(&fixture_text(relative)).expect("fixture JSON");
     edit(&mut event);
-    lambda_http::request::from_str(&event.to_string()).expect("edited fixture")
+    serde_json::from_value(event).expect("edited fixture")
 }
 
 /// The body of a recorded event (base64-decoded when needed).
@@ -337,18 +337,13 @@ pub async fn deliver(pipeline: &Pipeline<DynamoEventStore, SqsTaskQueue>, reques
     use tracing::instrument::WithSubscriber;
 
     let mut secrets: Vec<String> = TOKENS.split(',').map(str::to_owned).collect();
-    if let Some(query) = request.uri().query() {
-        secrets.extend(audit::phone_numbers(query));
-        secrets.extend(query.split('&').filter_map(|kv| kv.strip_prefix("key=")).map(str::to_owned));
-    }
-    if let Some(token) = request.headers().get("x-webhook-token").and_then(|v| v.to_str().ok()) {
+    let query = &request.raw_query_string;
+    secrets.extend(audit::phone_numbers(query));
+    secrets.extend(query.split('&').filter_map(|kv| kv.strip_prefix("key=")).map(str::to_owned));
+    if let Some(token) = request.header("x-webhook-token") {
         secrets.push(token.to_owned());
     }
-    let body_text = match request.body() {
-        Body::Text(text) => text.clone(),
-        Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        _ => String::new(),
-    };
+    let body_text = String::from_utf8_lossy(&request.body_bytes().unwrap_or_default()).into_owned();
     secrets.extend(audit::phone_numbers(&body_text));
     let capture = audit::Capture::default();
     let subscriber = pipeline::telemetry::subscriber(capture.clone(), tracing_subscriber::EnvFilter::new("debug"));
@@ -359,17 +354,13 @@ pub async fn deliver(pipeline: &Pipeline<DynamoEventStore, SqsTaskQueue>, reques
     }
     assert!(!logs.is_empty(), "every delivery logs its outcome");
     audit::assert_clean(&logs, &secrets);
-    let status = response.status().as_u16();
+    let status = response.status_code.as_u16();
     // No CORS: webhooks come from providers' servers, never from browsers.
     assert!(
-        !response.headers().keys().any(|name| name.as_str().starts_with("access-control-")),
+        !response.headers.keys().any(|name| name.starts_with("access-control-")),
         "a response carries CORS headers"
     );
-    let body = match response.body() {
-        Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::String(text.clone())),
-        Body::Binary(bytes) => serde_json::from_slice(bytes).unwrap_or(Value::Null),
-        _ => Value::Null,
-    };
+    let body = serde_json::from_str(&response.body).unwrap_or(Value::String(response.body.clone()));
     Answer { status, body, metrics }
 }
 

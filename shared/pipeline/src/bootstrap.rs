@@ -7,13 +7,14 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
-use lambda_http::{Error, service_fn};
+use lambda_http::{Error, LambdaEvent, service_fn};
 use payloads::{PhoneNumber, ProviderParser};
 use tracing::info;
 
 use crate::auth::Tokens;
 use crate::config::{Config, TokenSource};
 use crate::queue::SqsTaskQueue;
+use crate::request::ApiGatewayRequest;
 use crate::store::DynamoEventStore;
 use crate::{Pipeline, telemetry};
 
@@ -119,9 +120,11 @@ pub async fn run(parser: impl ProviderParser + 'static) -> Result<(), Error> {
             return Err(err.into());
         }
     };
-    lambda_http::run(service_fn(move |req| {
+    // lambda_runtime with our own event type rather than lambda_http::run:
+    // see crate::request for why the http::Request conversion is skipped.
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayRequest>| {
         let pipeline = Arc::clone(&pipeline);
-        async move { Ok::<_, Error>(pipeline.handle(req).await) }
+        async move { Ok::<_, Error>(pipeline.handle(event.payload).await) }
     }))
     .await
 }

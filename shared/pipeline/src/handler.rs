@@ -7,7 +7,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 use futures::StreamExt;
 use futures::future::join_all;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use payloads::{CallbackDecision, CallbackTask, NormalisedEvent, ParseContext, ParsedEvent, Provider, ProviderParser};
 use sha2::{Digest, Sha256};
 use tracing::{Instrument, error, info, info_span, warn};
@@ -16,8 +15,8 @@ use crate::auth::Tokens;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::queue::{OutgoingTask, TaskQueue};
-use crate::request::IncomingRequest;
-use crate::response::{EventOutcome, Failure, Outcome, events_response};
+use crate::request::{ApiGatewayRequest, IncomingRequest};
+use crate::response::{ApiGatewayResponse, EventOutcome, Failure, Outcome, events_response};
 use crate::store::{EventRecord, EventStore, PutOutcome, RecordStatus, RejectedRecord};
 
 /// SQS FIFO drops a repeated deduplication id only within 5 minutes of the
@@ -113,15 +112,15 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
 
     /// Handles one API Gateway request. Never fails: every outcome is a
     /// response with the status DESIGN.md gives.
-    pub async fn handle(&self, req: Request) -> Response<Body> {
+    pub async fn handle(&self, req: ApiGatewayRequest) -> ApiGatewayResponse {
         let (response, metrics) = self.handle_with_metrics(req).await;
         metrics.emit(self.provider());
         response
     }
 
     /// Handles one request and returns its metrics instead of emitting them.
-    pub async fn handle_with_metrics(&self, req: Request) -> (Response<Body>, Metrics) {
-        let incoming = IncomingRequest::from_lambda(req);
+    pub async fn handle_with_metrics(&self, req: ApiGatewayRequest) -> (ApiGatewayResponse, Metrics) {
+        let incoming = IncomingRequest::from_api_gateway(req);
         let span = info_span!(
             "delivery",
             provider = self.provider().name(),
@@ -134,7 +133,7 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
         &self,
         incoming: IncomingRequest,
         received_at: DateTime<Utc>,
-    ) -> (Response<Body>, Metrics) {
+    ) -> (ApiGatewayResponse, Metrics) {
         let mut metrics = Metrics::default();
         let response = match self.process(&incoming, received_at, &mut metrics).await {
             Ok(response) => response,
@@ -164,12 +163,13 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
         incoming: &IncomingRequest,
         received_at: DateTime<Utc>,
         metrics: &mut Metrics,
-    ) -> Result<Response<Body>, Failure> {
+    ) -> Result<ApiGatewayResponse, Failure> {
         match incoming.token.as_deref() {
             Some(token) if self.tokens.verify(token) => {}
             _ => return Err(Failure::Unauthorized),
         }
-        if incoming.body.len() > self.config.max_body_bytes {
+        let Some(body) = incoming.body.as_deref() else { return Err(Failure::UndecodableBody) };
+        if body.len() > self.config.max_body_bytes {
             return Err(Failure::PayloadTooLarge { limit: self.config.max_body_bytes });
         }
         if let Some(encoding) = incoming.content_encoding.as_deref().filter(|e| *e != "identity") {

@@ -22,4 +22,6 @@ pub use auth::Tokens;
 pub use config::Config;
 pub use handler::Pipeline;
 pub use queue::{SqsTaskQueue, TaskQueue};
+pub use request::ApiGatewayRequest;
+pub use response::ApiGatewayResponse;
 pub use store::{DynamoEventStore, EventStore};

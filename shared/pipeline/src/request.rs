@@ -1,12 +1,85 @@
-//! Reads an API Gateway (HTTP API, payload 2.0) request into the parts the
-//! pipeline needs: the presented token, and a [`payloads::Delivery`].
+//! Reads an API Gateway (HTTP API, payload format 2.0) event into the parts
+//! the pipeline needs: the presented token, and a [`payloads::Delivery`].
+//!
+//! The event is deserialised into [`ApiGatewayRequest`], our own narrow
+//! type, instead of going through `lambda_http`'s conversion to
+//! `http::Request`: that conversion panics on query strings API Gateway
+//! does pass through (a raw `"` in `rawQueryString` fails `http::Uri`), which
+//! turned a bad delivery into a 500 the provider retries. It is also the
+//! cheaper path: only the fields below are read, nothing is re-parsed.
 
-use lambda_http::{Body, Request, RequestExt};
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use serde::{Deserialize, Deserializer};
 
 /// Query parameter carrying the token (Truecaller's documented method).
 pub const TOKEN_QUERY_PARAM: &str = "key";
 /// Header carrying the token.
 pub const TOKEN_HEADER: &str = "x-webhook-token";
+
+/// The fields of an HTTP API (payload 2.0) event the pipeline reads. Every
+/// field is optional and `null` reads as absent: a strange event becomes a
+/// 4xx from the pipeline, never a runtime error.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ApiGatewayRequest {
+    #[serde(deserialize_with = "nullable")]
+    pub raw_path: String,
+    #[serde(deserialize_with = "nullable")]
+    pub raw_query_string: String,
+    /// API Gateway joins repeated headers with commas; names are matched
+    /// case-insensitively.
+    #[serde(deserialize_with = "nullable")]
+    pub headers: HashMap<String, String>,
+    #[serde(deserialize_with = "nullable")]
+    pub path_parameters: HashMap<String, String>,
+    pub body: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub is_base64_encoded: bool,
+    #[serde(deserialize_with = "nullable")]
+    pub request_context: RequestContext,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RequestContext {
+    pub request_id: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub http: HttpContext,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HttpContext {
+    #[serde(deserialize_with = "nullable")]
+    pub method: String,
+    #[serde(deserialize_with = "nullable")]
+    pub path: String,
+    pub source_ip: Option<String>,
+}
+
+/// `null` reads as the type's default.
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(deserializer: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+impl ApiGatewayRequest {
+    /// A header's value by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+    }
+
+    /// The body's bytes; `None` when API Gateway said base64 and it is not.
+    pub fn body_bytes(&self) -> Option<Vec<u8>> {
+        let body = self.body.as_deref().unwrap_or_default();
+        if self.is_base64_encoded {
+            base64::engine::general_purpose::STANDARD.decode(body.trim()).ok()
+        } else {
+            Some(body.as_bytes().to_vec())
+        }
+    }
+}
 
 /// The owned parts of a request; a [`payloads::Delivery`] borrows from it.
 #[derive(Debug)]
@@ -21,28 +94,27 @@ pub struct IncomingRequest {
     pub content_encoding: Option<String>,
     pub source_ip: Option<String>,
     pub request_id: Option<String>,
-    pub body: Vec<u8>,
+    /// `None` when the event's base64 body does not decode.
+    pub body: Option<Vec<u8>>,
 }
 
 impl IncomingRequest {
-    /// lambda_http has already decoded API Gateway's base64 bodies.
-    pub fn from_lambda(req: Request) -> Self {
-        let method = req.method().as_str().to_ascii_uppercase();
-        let path = req.raw_http_path().to_owned();
-        let path = if path.is_empty() { req.uri().path().to_owned() } else { path };
-        let trigger = req.path_parameters_ref().and_then(|p| p.first("trigger")).map(str::to_owned);
+    pub fn from_api_gateway(event: ApiGatewayRequest) -> Self {
+        let method = event.request_context.http.method.to_ascii_uppercase();
+        let path = if event.raw_path.is_empty() { &event.request_context.http.path } else { &event.raw_path };
+        let path = path.clone();
+        let trigger = event.path_parameters.get("trigger").cloned();
         let mut token = None;
         let mut query = Vec::new();
-        if let Some(raw) = req.uri().query() {
-            for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
-                if k == TOKEN_QUERY_PARAM {
-                    token.get_or_insert_with(|| v.into_owned());
-                } else {
-                    query.push((k.into_owned(), v.into_owned()));
-                }
+        // form_urlencoded takes any bytes: quotes, spaces, bad escapes.
+        for (k, v) in form_urlencoded::parse(event.raw_query_string.as_bytes()) {
+            if k == TOKEN_QUERY_PARAM {
+                token.get_or_insert_with(|| v.into_owned());
+            } else {
+                query.push((k.into_owned(), v.into_owned()));
             }
         }
-        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+        let header = |name: &str| event.header(name).map(str::trim);
         if token.is_none() {
             token = header(TOKEN_HEADER).map(str::to_owned);
         }
@@ -50,20 +122,20 @@ impl IncomingRequest {
             .map(|ct| ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
             .filter(|ct| !ct.is_empty());
         let content_encoding = header("content-encoding").map(str::to_ascii_lowercase);
-        let context = req.request_context_ref();
-        let (source_ip, request_id) = match context {
-            Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
-                (ctx.http.source_ip.clone(), ctx.request_id.clone())
-            }
-            _ => (None, None),
-        };
-        let body = match req.into_body() {
-            Body::Empty => Vec::new(),
-            Body::Text(text) => text.into_bytes(),
-            Body::Binary(bytes) => bytes,
-            _ => Vec::new(),
-        };
-        Self { method, path, trigger, query, token, content_type, content_encoding, source_ip, request_id, body }
+        let body = event.body_bytes();
+        let RequestContext { request_id, http } = event.request_context;
+        Self {
+            method,
+            path,
+            trigger,
+            query,
+            token,
+            content_type,
+            content_encoding,
+            source_ip: http.source_ip,
+            request_id,
+            body,
+        }
     }
 
     pub fn delivery(&self) -> payloads::Delivery<'_> {
@@ -73,7 +145,7 @@ impl IncomingRequest {
             trigger: self.trigger.as_deref(),
             query: &self.query,
             content_type: self.content_type.as_deref(),
-            body: &self.body,
+            body: self.body.as_deref().unwrap_or_default(),
         }
     }
 }

@@ -1,9 +1,38 @@
 //! HTTP responses: the status table of DESIGN.md, in one place.
 
+use std::collections::BTreeMap;
+
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Response};
 use payloads::DecodeError;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+
+/// The answer in API Gateway's HTTP API (payload 2.0) response format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiGatewayResponse {
+    #[serde(serialize_with = "status_code")]
+    pub status_code: StatusCode,
+    pub headers: BTreeMap<&'static str, String>,
+    pub body: String,
+    pub is_base64_encoded: bool,
+}
+
+fn status_code<S: Serializer>(status: &StatusCode, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u16(status.as_u16())
+}
+
+impl ApiGatewayResponse {
+    /// A JSON answer.
+    fn json(status: StatusCode, body: &serde_json::Value) -> Self {
+        let headers = BTreeMap::from([("content-type", "application/json".to_owned())]);
+        Self { status_code: status, headers, body: body.to_string(), is_base64_encoded: false }
+    }
+
+    fn with_header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.insert(name, value.to_owned());
+        self
+    }
+}
 
 /// Why a delivery was not accepted as a whole.
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +43,9 @@ pub enum Failure {
     PayloadTooLarge { limit: usize },
     #[error("content encoding {0} is not accepted")]
     UnsupportedEncoding(String),
+    /// API Gateway marked the body base64 and it is not.
+    #[error("body is marked base64 but does not decode")]
+    UndecodableBody,
     #[error(transparent)]
     Decode(#[from] DecodeError),
     /// A dependency (DynamoDB, SQS) failed; the provider should retry.
@@ -27,6 +59,7 @@ impl Failure {
             Failure::Unauthorized => StatusCode::UNAUTHORIZED,
             Failure::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Failure::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Failure::UndecodableBody => StatusCode::BAD_REQUEST,
             Failure::Decode(err) => match err {
                 DecodeError::NotJson(_) | DecodeError::WrongShape(_) | DecodeError::BadForm | DecodeError::NotUtf8 => {
                     StatusCode::BAD_REQUEST
@@ -48,7 +81,7 @@ impl Failure {
             Failure::Decode(DecodeError::UnsupportedContentType(_)) => "unsupported_media_type",
             Failure::Decode(DecodeError::MethodNotAllowed(_)) => "method_not_allowed",
             Failure::Decode(DecodeError::UnknownRoute(_)) => "not_found",
-            Failure::Decode(_) => "bad_request",
+            Failure::Decode(_) | Failure::UndecodableBody => "bad_request",
             Failure::Dependency(_) => "unavailable",
         }
     }
@@ -62,16 +95,14 @@ impl Failure {
     }
 
     /// The response; `allow` is the route's methods, sent with a 405.
-    pub fn into_response(self, allow: &str) -> Response<Body> {
-        let mut builder = Response::builder().status(self.status()).header("content-type", "application/json");
-        if let Failure::Decode(DecodeError::MethodNotAllowed(_)) = self {
-            builder = builder.header("allow", allow);
-        }
-        if let Failure::Dependency(_) = self {
-            builder = builder.header("retry-after", "5");
-        }
+    pub fn into_response(self, allow: &str) -> ApiGatewayResponse {
         let body = serde_json::json!({"error": self.code(), "message": self.public_message()});
-        builder.body(Body::Text(body.to_string())).expect("valid response")
+        let response = ApiGatewayResponse::json(self.status(), &body);
+        match self {
+            Failure::Decode(DecodeError::MethodNotAllowed(_)) => response.with_header("allow", allow),
+            Failure::Dependency(_) => response.with_header("retry-after", "5"),
+            _ => response,
+        }
     }
 }
 
@@ -100,16 +131,12 @@ pub enum Outcome {
 }
 
 /// The body for a delivery that was read: every event with its outcome.
-pub fn events_response(status: StatusCode, events: &[EventOutcome]) -> Response<Body> {
+pub fn events_response(status: StatusCode, events: &[EventOutcome]) -> ApiGatewayResponse {
     let label = match status {
         StatusCode::OK => "accepted",
         StatusCode::UNPROCESSABLE_ENTITY => "rejected",
         _ => "retry",
     };
-    let body = serde_json::json!({"status": label, "events": events});
-    let mut builder = Response::builder().status(status).header("content-type", "application/json");
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        builder = builder.header("retry-after", "5");
-    }
-    builder.body(Body::Text(body.to_string())).expect("valid response")
+    let response = ApiGatewayResponse::json(status, &serde_json::json!({"status": label, "events": events}));
+    if status == StatusCode::SERVICE_UNAVAILABLE { response.with_header("retry-after", "5") } else { response }
 }

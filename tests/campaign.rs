@@ -342,7 +342,7 @@ fn stream_event(
 /// may appear.
 async fn run(pusher: &CampaignPusher, event: &Event) -> (DynamoDbEventResponse, CampaignMetrics) {
     let capture = Capture::default();
-    let subscriber = pipeline::telemetry::subscriber(capture.clone(), tracing_subscriber::EnvFilter::new("debug"));
+    let subscriber = pipeline::telemetry::subscriber(capture.clone(), pipeline::telemetry::filter_from(Some("debug")));
     let deadline = Some(Utc::now() + TimeDelta::seconds(60));
     let result = pusher.handle(event, deadline).with_subscriber(subscriber).await;
     let logs = capture.text();

@@ -346,7 +346,7 @@ pub async fn deliver(pipeline: &Pipeline<DynamoEventStore, SqsTaskQueue>, reques
     let body_text = String::from_utf8_lossy(&request.body_bytes().unwrap_or_default()).into_owned();
     secrets.extend(audit::phone_numbers(&body_text));
     let capture = audit::Capture::default();
-    let subscriber = pipeline::telemetry::subscriber(capture.clone(), tracing_subscriber::EnvFilter::new("debug"));
+    let subscriber = pipeline::telemetry::subscriber(capture.clone(), pipeline::telemetry::filter_from(Some("debug")));
     let (response, metrics) = pipeline.handle_with_metrics(request).with_subscriber(subscriber).await;
     let logs = capture.text();
     if std::env::var_os("E2E_PRINT_LOGS").is_some() {

@@ -193,7 +193,12 @@ def campaign_records(endpoint):
 
 
 def pushes_of(log):
+    """Every POST the stand-in received (accepted or not)."""
     return [e for e in log if e.get("method") == "POST"]
+
+
+def accepted(push):
+    return 200 <= int(push.get("status") or 0) < 300
 
 
 def task_of(push):
@@ -232,8 +237,9 @@ def push(args):
         f"{counts['skipped']} skipped, {counts['duplicates']} duplicates, {counts['failures']} failed"
     )
     for doc in first_logs:
-        if doc.get("outcome") in ("dead_lettered", "skipped", "record_failed", "startup_failed"):
-            print(f"    function log: {json.dumps({k: v for k, v in doc.items() if k not in ('timestamp',)})}")
+        if doc.get("outcome") in ("dead_lettered", "skipped", "record_failed", "startup_failed", "push_retry"):
+            shown = ("outcome", "reason", "why", "cause", "task_id", "http_status", "problems", "attempt")
+            print(f"    function log: {json.dumps({k: doc[k] for k in shown if k in doc})}")
 
     started = time.monotonic()
     re_failures, re_counts, _ = deliver(args, batches, "redelivery")
@@ -242,17 +248,24 @@ def push(args):
     new_on_redelivery = len(all_pushes) - len(first_pushes)
     print(
         f"    redelivery of the same {len(batches)} event(s): {time.monotonic() - started:.1f}s; function: "
-        f"{re_counts['pushed']} pushed, {re_counts['duplicates']} duplicates (already sent); "
+        f"{re_counts['pushed']} pushed, {re_counts['duplicates']} duplicates (already done); "
         f"stand-in: {new_on_redelivery} new pushes"
     )
     failures.extend(re_failures)
 
-    # One push per task, read from the stand-in's log.
+    # One accepted push per task, read from the stand-in's log (a request it
+    # answered with an error is an attempt, not a push).
     by_task = collections.defaultdict(list)
     strays = []
-    for p in all_pushes:
+    refused = [p for p in all_pushes if not accepted(p)]
+    for p in filter(accepted, all_pushes):
         task_id = task_of(p)
         (by_task[task_id].append(p) if task_id else strays.append(p))
+    if refused:
+        print(
+            f"    stand-in refused {len(refused)} request(s): "
+            + ", ".join(f"{n}x HTTP {s}" for s, n in sorted(collections.Counter(p['status'] for p in refused).items()))
+        )
     print(f"\n    {'task_id':<36}  {'provider':<13} {'receiver':<15} {'display_unit':<13} title")
     problems = []
     task_ids = set()

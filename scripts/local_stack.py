@@ -1,11 +1,18 @@
 #!/usr/bin/env python3
 """Local AWS for scripts/run.sh: resources on moto's server, and the report.
 
-    local_stack.py setup  --endpoint URL            creates table, queue, parameters;
-                                                     prints the queue URL
-    local_stack.py report --endpoint URL --deliveries FILE
+    local_stack.py setup  --endpoint URL [--campaign]
+                                                     creates table, queue, parameters;
+                                                     prints the queue URL. --campaign also
+                                                     enables the table's stream
+                                                     (NEW_AND_OLD_IMAGES), creates the
+                                                     campaign DLQ and the org token
+                                                     parameter, and prints the DLQ URL
+                                                     on a second line
+    local_stack.py report --endpoint URL --deliveries FILE [--tasks-out FILE]
                                                      stored records, queued tasks, summary;
-                                                     exit 1 if a task_id is queued twice
+                                                     exit 1 if a task_id is queued twice;
+                                                     --tasks-out: the drained tasks (JSON lines)
 
 Only talks to the endpoint given (127.0.0.1), with the fake `testing` credentials.
 """
@@ -22,6 +29,9 @@ from botocore.config import Config
 REGION = "ap-south-1"
 TABLE = "webhook-events"
 QUEUE = "callback-requests.fifo"
+CAMPAIGN_DLQ = "truecaller-campaign-dlq"
+ORG_TOKEN_PARAM = "/truecaller-campaign/org-token"
+ORG_TOKEN = "dev-org-token"
 PROVIDERS = ["truecaller", "curious-thing", "smartflo", "wavix"]
 
 
@@ -56,9 +66,11 @@ def wait_for(endpoint, seconds=30):
 def setup(args):
     wait_for(args.endpoint)
     ddb = client("dynamodb", args.endpoint)
+    stream = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"} if args.campaign else None
     ddb.create_table(
         TableName=TABLE,
         BillingMode="PAY_PER_REQUEST",
+        **({"StreamSpecification": stream} if stream else {}),
         AttributeDefinitions=[
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "pending_shard", "AttributeType": "S"},
@@ -96,6 +108,10 @@ def setup(args):
             Overwrite=True,
         )
     print(url)
+    if args.campaign:
+        dlq = sqs.create_queue(QueueName=CAMPAIGN_DLQ)["QueueUrl"]
+        ssm.put_parameter(Name=ORG_TOKEN_PARAM, Type="SecureString", Value=ORG_TOKEN, Overwrite=True)
+        print(dlq)
 
 
 # ---------------------------------------------------------------- report
@@ -202,6 +218,10 @@ def report(args):
 
     # Callback tasks on the queue.
     messages = drain_queue(sqs, url)
+    if args.tasks_out:
+        with open(args.tasks_out, "w") as fh:
+            for m in messages:
+                fh.write(m["Body"].replace("\n", " ") + "\n")
     print(f"\n== Callback tasks on {QUEUE} ({len(messages)} messages, drained) ==")
     task_counts = collections.Counter()
     problems = []
@@ -249,9 +269,11 @@ def main():
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("setup")
     p.add_argument("--endpoint", required=True)
+    p.add_argument("--campaign", action="store_true", help="stream, DLQ and org token for truecaller-campaign")
     p = sub.add_parser("report")
     p.add_argument("--endpoint", required=True)
     p.add_argument("--deliveries", required=True, help="JSON lines written by replay.py")
+    p.add_argument("--tasks-out", help="write the drained callback tasks here, one JSON per line")
     args = parser.parse_args()
     if args.command == "setup":
         setup(args)

@@ -3,7 +3,9 @@
 #   moto's server (DynamoDB, SQS FIFO, SSM) on 127.0.0.1, the four functions
 #   under `cargo lambda watch` on 127.0.0.1, every recorded event in events/
 #   replayed over HTTP, then the stored records, the queued callback tasks and
-#   a summary. Everything it starts is stopped on exit, Ctrl-C included.
+#   a summary; then the truecaller-campaign function fed the table's DynamoDB
+#   stream, pushing one Verified Campaign per task to a local Truecaller
+#   stand-in. Everything it starts is stopped on exit, Ctrl-C included.
 #
 # Usage: scripts/run.sh [--only PROVIDER] [--keep] [--load N[:C]]
 #   --only PROVIDER  replay only events/PROVIDER (truecaller, curious-thing, smartflo, wavix)
@@ -197,16 +199,42 @@ MOTO_PID=$BG_PID
 wait_port "$MOTO_PORT" "$MOTO_PID" 30 || die "moto_server did not start on $MOTO_URL"
 # Only the fake credentials below are ever used, against 127.0.0.1 only.
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE
-QUEUE_URL="$("$PY" scripts/local_stack.py setup --endpoint "$MOTO_URL")"
+setup_args=()
+[[ -z "$LOAD" ]] && setup_args+=(--campaign)   # stream, DLQ and org token for truecaller-campaign
+urls="$("$PY" scripts/local_stack.py setup --endpoint "$MOTO_URL" ${setup_args[@]+"${setup_args[@]}"})"
+QUEUE_URL="$(sed -n 1p <<<"$urls")"
+DLQ_URL="$(sed -n 2p <<<"$urls")"
 info "moto_server on $MOTO_URL"
-info "table webhook-events (GSI pending-tasks, TTL expires_at), queue callback-requests.fifo"
+if [[ -z "$LOAD" ]]; then
+    info "table webhook-events (GSI pending-tasks, TTL expires_at, stream NEW_AND_OLD_IMAGES), queue callback-requests.fifo"
+else
+    info "table webhook-events (GSI pending-tasks, TTL expires_at), queue callback-requests.fifo"
+fi
 info "SSM SecureString /webhook-receivers/<provider>/webhook-tokens for ${FUNCTIONS[*]}"
 
+if [[ -z "$LOAD" ]]; then
+    info "campaign: queue truecaller-campaign-dlq, SSM SecureString /truecaller-campaign/org-token"
+    LOG_ON_FAILURE="$RUN_DIR/standin.log"
+    STANDIN_EXPECT_TOKEN=dev-org-token start_bg "$RUN_DIR/standin.log" "$PY" scripts/truecaller_standin.py \
+        --log "$RUN_DIR/standin.jsonl" --port-file "$RUN_DIR/standin.port"
+    STANDIN_PID=$BG_PID
+    for _ in $(seq 100); do [[ -s "$RUN_DIR/standin.port" ]] && break; kill -0 "$STANDIN_PID" 2>/dev/null || break; sleep 0.1; done
+    STANDIN_PORT="$(cat "$RUN_DIR/standin.port" 2>/dev/null)" || die "the Truecaller stand-in did not start"
+    wait_port "$STANDIN_PORT" "$STANDIN_PID" 10 || die "the Truecaller stand-in did not start"
+    STANDIN_URL="http://127.0.0.1:$STANDIN_PORT/v1/verified-campaigns"
+    info "Truecaller Verified Campaign stand-in on $STANDIN_URL (log: $RUN_DIR/standin.jsonl)"
+fi
+
 # --------------------------------------------------------------- 3. functions
-step "build the four functions (cargo build, log in $RUN_DIR/build.log)"
+if [[ -z "$LOAD" ]]; then
+    step "build the four functions and truecaller-campaign (cargo build, log in $RUN_DIR/build.log)"
+else
+    step "build the four functions (cargo build, log in $RUN_DIR/build.log)"
+fi
 LOG_ON_FAILURE="$RUN_DIR/build.log"
 build_args=()
 for f in "${FUNCTIONS[@]}"; do build_args+=(--bin "$f"); done
+[[ -z "$LOAD" ]] && build_args+=(--bin truecaller-campaign)
 t0=$SECONDS
 start_bg "$RUN_DIR/build.log" cargo build "${build_args[@]}"   # own session: Ctrl-C stops it too
 build_pid=$BG_PID
@@ -239,6 +267,16 @@ EVENTS_TABLE=webhook-events
 CALLBACK_QUEUE_URL=$QUEUE_URL
 RUST_LOG=${RUST_LOG:-info}
 EOF
+if [[ -z "$LOAD" ]]; then
+    # truecaller-campaign (TRUECALLER_ORG_TOKEN_PARAM is in its Cargo.toml);
+    # the receivers ignore these.
+    cat >>"$RUN_DIR/functions.env" <<EOF
+CAMPAIGN_DLQ_URL=$DLQ_URL
+TRUECALLER_CAMPAIGN_URL=$STANDIN_URL
+TRUECALLER_ORG_ID=dev-org
+CAMPAIGN_TEMPLATES='$("$PY" -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")))' events/truecaller-campaign/templates.json)'
+EOF
+fi
 LOG_ON_FAILURE="$RUN_DIR/watch.log"
 start_bg "$RUN_DIR/watch.log" cargo lambda watch \
     --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
@@ -264,7 +302,8 @@ step "replay events/${ONLY:-*}/*.json  (provider, file, HTTP status, outcome per
 
 LOG_ON_FAILURE=""
 report_rc=0
-"$PY" scripts/local_stack.py report --endpoint "$MOTO_URL" --deliveries "$RUN_DIR/deliveries.jsonl" || report_rc=$?
+"$PY" scripts/local_stack.py report --endpoint "$MOTO_URL" --deliveries "$RUN_DIR/deliveries.jsonl" \
+    --tasks-out "$RUN_DIR/tasks.jsonl" || report_rc=$?
 
 if [[ -z "$ONLY" || "$ONLY" == truecaller ]]; then
     step "cargo lambda invoke (the Lambda API path, same stack)"
@@ -281,10 +320,43 @@ print("    statusCode", r.get("statusCode"), "body", r.get("body"))' "$out" \
     info "(a duplicate of the replayed cmb-happy-flow.json: acknowledged, no second task)"
 fi
 
+# --------------------------------------------------------------- 6. campaign push
+step "truecaller-campaign: the table's DynamoDB stream → one Verified Campaign per callback task"
+info "templates events/truecaller-campaign/templates.json, pushes to the stand-in, X-Org-Token from SSM"
+LOG_ON_FAILURE="$RUN_DIR/watch.log"
+campaign_rc=0
+"$PY" scripts/campaign_push.py push --endpoint "$MOTO_URL" --invoke "$WATCH_URL" --tasks "$RUN_DIR/tasks.jsonl" \
+    --dlq-url "$DLQ_URL" --org-id dev-org --standin-log "$RUN_DIR/standin.jsonl" \
+    --function-log "$RUN_DIR/watch.log" --out "$RUN_DIR" || campaign_rc=$?
+
+if [[ -z "$ONLY" || "$ONLY" == truecaller ]]; then
+    # The recorded stream event is cmb-happy-flow's transition, already pushed above.
+    info "cargo lambda invoke truecaller-campaign --invoke-address 127.0.0.1 --invoke-port $WATCH_PORT --data-file events/truecaller-campaign/modify-to-enqueued-cmb.json"
+    pushes_before="$(grep -c '"method": "POST"' "$RUN_DIR/standin.jsonl" || true)"
+    out="$(cargo lambda invoke truecaller-campaign --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
+        --data-file events/truecaller-campaign/modify-to-enqueued-cmb.json --output-format json 2>&1)" \
+        || die "cargo lambda invoke truecaller-campaign failed: $out"
+    pushes_after="$(grep -c '"method": "POST"' "$RUN_DIR/standin.jsonl" || true)"
+    out="$("$PY" -c 'import json, sys; print(json.dumps(json.loads(sys.argv[1])))' "$out" 2>/dev/null || echo "$out")"
+    info "answer $out; stand-in: $((pushes_after - pushes_before)) new pushes (cmb-happy-flow's task, pushed above: a duplicate)"
+    [[ "$pushes_after" == "$pushes_before" ]] || { info "FAIL: a recorded, already pushed task was pushed again"; campaign_rc=1; }
+fi
+
+step "truecaller-campaign with an invalid template (events/truecaller-campaign/templates-invalid.json)"
+target_dir="$(cargo metadata --format-version 1 --no-deps | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+"$PY" scripts/campaign_push.py invalid --binary "$target_dir/debug/truecaller-campaign" \
+    --env-file "$RUN_DIR/functions.env" --templates events/truecaller-campaign/templates-invalid.json \
+    --extra-env TRUECALLER_ORG_TOKEN_PARAM=/truecaller-campaign/org-token \
+    --standin-log "$RUN_DIR/standin.jsonl" || campaign_rc=$?
+LOG_ON_FAILURE=""
+[[ $campaign_rc -eq 0 ]] || die "truecaller-campaign: not exactly one valid push per callback task, or an invalid template was not refused (see above)"
+
 step "done in $((SECONDS - STARTED_AT))s"
 if [[ $KEEP == 1 ]]; then
     info "stack is up — Ctrl-C to stop it:"
     info "  moto_server        $MOTO_URL"
+    info "  Truecaller stand-in $STANDIN_URL (log: $RUN_DIR/standin.jsonl)"
+    info "  campaign invoke    cargo lambda invoke truecaller-campaign --invoke-address 127.0.0.1 --invoke-port $WATCH_PORT --data-file $RUN_DIR/campaign-batch-1.json"
     info "  function URLs      $WATCH_URL/lambda-url/<function>/webhooks/...  (functions: ${FUNCTIONS[*]})"
     info "  lambda invoke      cargo lambda invoke truecaller --invoke-address 127.0.0.1 --invoke-port $WATCH_PORT --data-file events/truecaller/cmb-happy-flow.json"
     info "  curl               curl -s '$WATCH_URL/lambda-url/smartflo/webhooks/smartflo/call-hangup-missed?key=dev-token-smartflo&call_id=demo-1&caller_id_number=09876543210&call_status=missed'"

@@ -651,6 +651,9 @@ async fn the_recorded_stream_events_parse_and_select_as_their_names_say() {
     for entry in std::fs::read_dir(&dir).expect("events/truecaller-campaign") {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("templates") {
+            continue; // scripts/run.sh's CAMPAIGN_TEMPLATES, tested below
+        }
         let event: Event =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let selected = select(&event.records[0]);
@@ -663,4 +666,32 @@ async fn the_recorded_stream_events_parse_and_select_as_their_names_say() {
         seen += 1;
     }
     assert!(seen >= 4, "{seen} recorded events");
+}
+
+/// `scripts/run.sh` configures the function with
+/// `events/truecaller-campaign/templates.json`: it must load, and render a
+/// valid campaign for the recorded work events; `templates-invalid.json`
+/// (its invalid-template demonstration) must be refused, naming each field.
+#[test]
+fn the_local_run_templates_load_and_the_invalid_ones_are_refused_by_field() {
+    let dir = e2e::repo_root().join("events/truecaller-campaign");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let templates = campaign::templates::Templates::from_json(&read("templates.json")).expect("templates.json loads");
+    for reason in campaign::templates::REASONS {
+        for provider in payloads::Provider::ALL {
+            assert!(templates.find(provider, reason).is_some(), "no template for {provider:?}:{reason:?}");
+        }
+    }
+    for name in ["modify-to-enqueued-cmb.json", "insert-enqueued-cmb.json"] {
+        let event: Event = serde_json::from_str(&read(name)).unwrap();
+        let Selection::Enqueued(selected) = select(&event.records[0]) else { panic!("{name} is work") };
+        let task = payloads::CallbackTask::from_json(selected.task_json.as_deref().unwrap()).unwrap();
+        let (_, template) = templates.find(task.provider, task.reason).unwrap();
+        let campaign = template.render(&task).unwrap_or_else(|p| panic!("{name}: {p:?}"));
+        assert!(campaign.to_json().contains(&format!("cb-{}", task.task_id)), "campaign_id names the task");
+    }
+
+    let problems = campaign::templates::Templates::from_json(&read("templates-invalid.json")).unwrap_err().join("\n");
+    assert!(problems.contains("content.title: has 56 characters; at most 40 allowed"), "{problems}");
+    assert!(problems.contains("content.call_to_action: is mandatory"), "{problems}");
 }

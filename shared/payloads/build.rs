@@ -114,11 +114,16 @@ fn main() {
                 assert!(d.possible_length().iter().all(|&l| l <= MAX_NSN));
             }
             for (len, slot) in valid.iter_mut().enumerate() {
-                let admitted: Vec<String> = types
-                    .iter()
-                    .filter(|d| d.possible_length().is_empty() || d.possible_length().contains(&(len as u16)))
-                    .map(|d| format!("(?:{})", d.national_number().as_str()))
-                    .collect();
+                let mut admitted: Vec<String> = Vec::new();
+                for d in &types {
+                    let fits = d.possible_length().is_empty() || d.possible_length().contains(&(len as u16));
+                    let alternative = format!("(?:{})", d.national_number().as_str());
+                    // Some types share a pattern (fixed line and mobile in
+                    // NANPA): once is enough for "any type matches".
+                    if fits && !admitted.contains(&alternative) {
+                        admitted.push(alternative);
+                    }
+                }
                 if !admitted.is_empty() {
                     *slot = patterns.add(&admitted.join("|"));
                 }

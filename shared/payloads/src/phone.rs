@@ -134,15 +134,16 @@ impl Region {
 }
 
 /// `validator::source_for`: the region whose rules a number of `code`
-/// follows.
-fn source_for(code: u16, national: &str) -> Option<&'static Region> {
+/// follows, and whether it was picked because the number is valid there
+/// (then `is_valid` of the same digits is known to be true).
+fn source_for(code: u16, national: &str) -> Option<(&'static Region, bool)> {
     let regions = regions_of(code)?;
     if let [only] = regions {
-        return Some(only);
+        return Some((only, false));
     }
-    regions.iter().find(|r| match optional_pattern(r.leading_digits) {
-        Some(leading) => leading.is_match(national),
-        None => r.valid(national),
+    regions.iter().find_map(|r| match optional_pattern(r.leading_digits) {
+        Some(leading) => leading.is_match(national).then_some((r, false)),
+        None => r.valid(national).then_some((r, true)),
     })
 }
 
@@ -208,10 +209,19 @@ const SENTINELS: &[&str] =
 
 /// A number read the way `phonenumber::parse` reads it: calling code and
 /// national significant number (digits, leading zeros kept).
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 struct Reading {
     code: u16,
     national: String,
+    /// Reading it already found the number valid (`source_for` picked its
+    /// region by validity, for these very digits).
+    known_valid: bool,
+}
+
+impl PartialEq for Reading {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code && self.national == other.national
+    }
 }
 
 fn is_separator(c: char) -> bool {
@@ -313,14 +323,18 @@ fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
     };
     // `parser::parse`: the national prefix, with the given region's rules
     // (even for a number with another country code, as the library does).
-    let rules = match region {
-        Some(r) => Some(r),
-        None => source_for(code, national.trim_start_matches('0')),
+    let (rules, mut known_valid) = match region {
+        Some(r) => (Some(r), false),
+        None => match source_for(code, national.trim_start_matches('0')) {
+            Some((r, valid)) => (Some(r), valid && !national.starts_with('0')),
+            None => (None, false),
+        },
     };
     if let Some(rules) = rules {
         let stripped = rules.strip_national_prefix(&national);
-        if !rules.too_short(stripped.len()) {
+        if !rules.too_short(stripped.len()) && stripped != national {
             national = stripped;
+            known_valid = false;
         }
     }
     if !(2..=17).contains(&national.len()) {
@@ -331,12 +345,13 @@ fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
     if value >= 1 << 56 {
         return None;
     }
-    Some(Reading { code, national })
+    Some(Reading { code, national, known_valid })
 }
 
 /// `phonenumber::is_valid`.
 fn is_valid(reading: &Reading) -> bool {
-    source_for(reading.code, &reading.national).is_some_and(|r| r.valid(&reading.national))
+    reading.known_valid
+        || source_for(reading.code, &reading.national).is_some_and(|(r, valid)| valid || r.valid(&reading.national))
 }
 
 impl PhoneNumber {

@@ -1,19 +1,163 @@
-//! Phone numbers in E.164, parsed through libphonenumber's metadata
-//! (the `phonenumber` crate) so every country's prefixes are handled by a
-//! maintained source rather than by hand-written rules.
+//! Phone numbers in E.164, normalised with libphonenumber's metadata.
+//!
+//! The metadata (every region's calling code, prefixes and number patterns)
+//! is read from the `phonenumber` crate at build time (`build.rs`) into
+//! static tables; at run time a number costs its own region's few regular
+//! expressions (`regex-lite`, compiled on first use per region and pattern)
+//! and no metadata load. The reading is the one `phonenumber::parse` and
+//! `phonenumber::is_valid` (0.3) make for the characters accepted here,
+//! quirks included (see `normalise` and `read`); `tests/phone_oracle.rs`
+//! proves it against the library on every region's example numbers and the
+//! recorded events.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::str::FromStr;
+use std::sync::OnceLock;
 
-use phonenumber::country;
+use regex_lite::Regex;
+
+/// No pattern / no value in the generated tables.
+const NONE: u16 = u16::MAX;
+
+/// One `<territory>` of the metadata, as `build.rs` writes it. Pattern
+/// fields are indices into `PATTERN_SOURCES`.
+struct Region {
+    id: &'static str,
+    code: u16,
+    /// The general descriptor: any number of the region matches it.
+    general: u16,
+    /// Possible lengths of the general descriptor (bit n: n digits; 0: none listed).
+    general_lengths: u32,
+    general_local: u32,
+    /// Per national number length (last slot: longer than 17), the union of
+    /// the number-type patterns admitting that length; `NONE` if no type does.
+    valid: [u16; 19],
+    /// International (IDD) prefix, e.g. `00`.
+    idd: u16,
+    national_prefix: Option<&'static str>,
+    prefix_for_parsing: u16,
+    transform: Option<&'static str>,
+    /// For regions sharing a calling code: the leading digits that pick it.
+    leading_digits: u16,
+}
+
+mod tables {
+    use super::{NONE, Region};
+    include!(concat!(env!("OUT_DIR"), "/phone_tables.rs"));
+}
+use tables::{CODES, PATTERN_SOURCES, REGIONS};
+
+static COMPILED: [OnceLock<Regex>; PATTERN_SOURCES.len()] = [const { OnceLock::new() }; PATTERN_SOURCES.len()];
+
+/// A pattern, compiled on first use, anchored at the start only: the
+/// library matches with `find` and requires the match to start at 0.
+fn pattern(index: u16) -> &'static Regex {
+    let i = usize::from(index);
+    COMPILED[i].get_or_init(|| {
+        Regex::new(&format!("^(?:{})", PATTERN_SOURCES[i])).expect("libphonenumber patterns compile with regex-lite")
+    })
+}
+
+fn optional_pattern(index: u16) -> Option<&'static Regex> {
+    (index != NONE).then(|| pattern(index))
+}
+
+fn has_length(mask: u32, len: usize) -> bool {
+    len < 32 && mask & (1 << len) != 0
+}
+
+/// The regions of a calling code, main country first.
+fn regions_of(code: u16) -> Option<&'static [Region]> {
+    let i = CODES.binary_search_by_key(&code, |&(c, _, _)| c).ok()?;
+    let (_, first, n) = CODES[i];
+    Some(&REGIONS[usize::from(first)..usize::from(first + n)])
+}
+
+impl Region {
+    /// `Descriptor::is_match` of the general descriptor.
+    fn general_match(&self, national: &str) -> bool {
+        (self.general_lengths == 0 || has_length(self.general_lengths, national.len()))
+            && pattern(self.general).is_match(national)
+    }
+
+    /// `validator::length(.., Type::Unknown)` is `TooShort`.
+    fn too_short(&self, len: usize) -> bool {
+        self.general_lengths != 0
+            && !has_length(self.general_local, len)
+            && len < self.general_lengths.trailing_zeros() as usize
+    }
+
+    /// `validator::length(.., Type::Unknown).is_possible()`.
+    fn possible(&self, len: usize) -> bool {
+        self.general_lengths != 0 && (has_length(self.general_local, len) || has_length(self.general_lengths, len))
+    }
+
+    /// `validator::number_type(..) != Type::Unknown`.
+    fn valid(&self, national: &str) -> bool {
+        let slot = self.valid[national.len().min(18)];
+        self.general_match(national) && slot != NONE && pattern(slot).is_match(national)
+    }
+
+    /// `helper::national_number` then the second strip of the national
+    /// prefix that `parser::parse` makes.
+    fn strip_national_prefix(&self, national: &str) -> String {
+        let mut out = match optional_pattern(self.prefix_for_parsing) {
+            None => national.to_owned(),
+            Some(re) => match self.transform {
+                None => re.find(national).map_or(national, |m| &national[m.end()..]).to_owned(),
+                Some(rule) => match re.captures(national) {
+                    None => national.to_owned(),
+                    Some(caps) if caps.get(caps.len() - 1).is_none() => national[caps[0].len()..].to_owned(),
+                    Some(_) => {
+                        let transformed = re.replace(national, rule);
+                        if self.general_match(national) && !self.general_match(&transformed) {
+                            national.to_owned()
+                        } else {
+                            transformed.into_owned()
+                        }
+                    }
+                },
+            },
+        };
+        // Without a pattern for parsing, the library strips the national
+        // prefix once in `national_number` and once more in `parse`.
+        let strips = if self.prefix_for_parsing == NONE { 2 } else { 1 };
+        if let Some(prefix) = self.national_prefix {
+            for _ in 0..strips {
+                if out.starts_with(prefix) {
+                    out.drain(..prefix.len());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `validator::source_for`: the region whose rules a number of `code`
+/// follows, and whether it was picked because the number is valid there
+/// (then `is_valid` of the same digits is known to be true).
+fn source_for(code: u16, national: &str) -> Option<(&'static Region, bool)> {
+    let regions = regions_of(code)?;
+    if let [only] = regions {
+        return Some((only, false));
+    }
+    regions.iter().find_map(|r| match optional_pattern(r.leading_digits) {
+        Some(leading) => leading.is_match(national).then_some((r, false)),
+        None => r.valid(national).then_some((r, true)),
+    })
+}
 
 /// The region assumed for numbers that arrive without a country code
 /// (`DEFAULT_PHONE_REGION`, default `IN`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PhoneRegion(country::Id);
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PhoneRegion(u16);
 
 impl PhoneRegion {
-    pub const INDIA: PhoneRegion = PhoneRegion(country::Id::IN);
+    pub const INDIA: PhoneRegion = PhoneRegion(tables::INDIA);
+
+    fn region(self) -> &'static Region {
+        &REGIONS[usize::from(self.0)]
+    }
 }
 
 impl Default for PhoneRegion {
@@ -22,10 +166,22 @@ impl Default for PhoneRegion {
     }
 }
 
+impl fmt::Debug for PhoneRegion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PhoneRegion({})", self.region().id)
+    }
+}
+
 impl FromStr for PhoneRegion {
     type Err = PhoneError;
+    /// A region id of the metadata (`IN`, `au`); not the non-geographic `001`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        country::Id::from_str(&s.trim().to_ascii_uppercase()).map(PhoneRegion).map_err(|_| PhoneError::UnknownRegion)
+        let id = s.trim().to_ascii_uppercase();
+        REGIONS
+            .iter()
+            .position(|r| r.id == id && r.id != "001")
+            .map(|i| PhoneRegion(i as u16))
+            .ok_or(PhoneError::UnknownRegion)
     }
 }
 
@@ -51,6 +207,153 @@ pub struct PhoneNumber(String);
 const SENTINELS: &[&str] =
     &["na", "n/a", "null", "none", "unknown", "anonymous", "private", "phone number not available"];
 
+/// A number read the way `phonenumber::parse` reads it: calling code and
+/// national significant number (digits, leading zeros kept).
+#[derive(Debug)]
+struct Reading {
+    code: u16,
+    national: String,
+    /// Reading it already found the number valid (`source_for` picked its
+    /// region by validity, for these very digits).
+    known_valid: bool,
+}
+
+impl PartialEq for Reading {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code && self.national == other.national
+    }
+}
+
+fn is_separator(c: char) -> bool {
+    matches!(c, '-' | '.' | '(' | ')')
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// The library's first step for the characters `parse` lets through
+/// (digits, `+ - ( ) .`, space, no-break space): the national part and, for
+/// the RFC 3966 form, the country code written after `+`.
+///
+/// RFC 3966 (`tel:` without the scheme) is tried first: without spaces,
+/// `+` then everything up to the first `-.()` is the country code
+/// (`+91-98765-43210` → `91`; `+9198765-43210` → `9198765`, refused), and
+/// the rest must be digits and `-.()`. Otherwise the natural form: from the
+/// first `+` or digit to the last digit.
+fn split(s: &str) -> Option<(&str, Option<&str>)> {
+    let rfc3966 = || {
+        if s.contains(' ') {
+            return None;
+        }
+        let (prefix, rest) = match s.strip_prefix('+') {
+            Some(after) if after.chars().next().is_some_and(|c| !is_separator(c)) => {
+                let end = after.find(is_separator).unwrap_or(after.len());
+                (Some(&after[..end]), &after[end..])
+            }
+            _ => (None, s),
+        };
+        let national_ok = !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || is_separator(c));
+        national_ok.then_some((rest, prefix))
+    };
+    let natural = || {
+        let start = s.find(|c: char| c == '+' || c.is_ascii_digit())?;
+        let from = &s[start..];
+        let end = from.rfind(|c: char| c.is_ascii_digit())? + 1;
+        Some((&from[..end], None))
+    };
+    rfc3966().or_else(natural)
+}
+
+/// `is_viable`: two digits alone, or leading `+`s then at least three
+/// digits and no further `+`.
+fn viable(national: &str) -> bool {
+    if national.len() < 2 {
+        return false;
+    }
+    if national.len() == 2 && national.bytes().all(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    let body = national.trim_start_matches('+');
+    !body.contains('+') && body.bytes().filter(u8::is_ascii_digit).count() >= 3
+}
+
+/// `phonenumber::parse(region, s)` for the accepted characters: `None`
+/// where the library returns an error.
+fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
+    let (raw_national, raw_prefix) = split(s)?;
+    if !viable(raw_national) {
+        return None;
+    }
+    let mut national = digits(raw_national);
+    // `helper::country_code` and `helper::international_prefix`.
+    let code = if let Some(prefix) = raw_prefix {
+        if national.len() <= 2 {
+            return None;
+        }
+        let code: u16 = digits(prefix).parse().ok()?;
+        regions_of(code)?;
+        code
+    } else {
+        let plus = raw_national.starts_with('+');
+        let idd = region.and_then(|r| optional_pattern(r.idd)).and_then(|re| re.find(&national)).map(|m| m.end());
+        let mut international = plus;
+        if let Some(end) = idd
+            && !national[end..].starts_with('0')
+        {
+            international = true;
+            national.drain(..end);
+        }
+        if international {
+            if national.len() <= 2 || national.starts_with('0') {
+                return None;
+            }
+            let len = (1..=3).find(|&len| regions_of(national[..len].parse().unwrap()).is_some())?;
+            let code = national[..len].parse().unwrap();
+            national.drain(..len);
+            code
+        } else {
+            let r = region?;
+            let code = r.code.to_string();
+            if national.starts_with(&code) && (!r.general_match(&national) || !r.possible(national.len())) {
+                national.drain(..code.len());
+            }
+            r.code
+        }
+    };
+    // `parser::parse`: the national prefix, with the given region's rules
+    // (even for a number with another country code, as the library does).
+    let (rules, mut known_valid) = match region {
+        Some(r) => (Some(r), false),
+        None => match source_for(code, national.trim_start_matches('0')) {
+            Some((r, valid)) => (Some(r), valid && !national.starts_with('0')),
+            None => (None, false),
+        },
+    };
+    if let Some(rules) = rules {
+        let stripped = rules.strip_national_prefix(&national);
+        if !rules.too_short(stripped.len()) && stripped != national {
+            national = stripped;
+            known_valid = false;
+        }
+    }
+    if !(2..=17).contains(&national.len()) {
+        return None;
+    }
+    // `NationalNumber::from_str`: leading zeros, then a value below 2^56.
+    let value: u64 = national.trim_start_matches('0').parse().ok()?;
+    if value >= 1 << 56 {
+        return None;
+    }
+    Some(Reading { code, national, known_valid })
+}
+
+/// `phonenumber::is_valid`.
+fn is_valid(reading: &Reading) -> bool {
+    reading.known_valid
+        || source_for(reading.code, &reading.national).is_some_and(|(r, valid)| valid || r.valid(&reading.national))
+}
+
 impl PhoneNumber {
     /// Parses what a provider sends: `+911234567890`, `911234567890`,
     /// `09876543210`, `98765 43210`, `+1 (415) 555-0100`. Numbers without
@@ -70,41 +373,61 @@ impl PhoneNumber {
         }
         // "00" is the international prefix in most regions; libphonenumber
         // only applies the default region's own prefix, so normalise it.
+        let with_plus;
         let candidate = match trimmed.strip_prefix("00") {
-            Some(rest) if rest.len() > 8 => format!("+{rest}"),
-            _ => trimmed.to_owned(),
+            Some(rest) if rest.len() > 8 => {
+                with_plus = format!("+{rest}");
+                with_plus.as_str()
+            }
+            _ => trimmed,
         };
-        let parsed = phonenumber::parse(Some(region.0), &candidate).map_err(|_| PhoneError::NotANumber)?;
+        let reading = read(Some(region.region()), candidate).ok_or(PhoneError::NotANumber)?;
         // Providers often send international numbers without the `+`
         // (`61491573087`). Read in the default region such a number is
         // wrong (`+9161491573087`), so when that reading is not a valid
-        // number and the `+` reading is, take the `+` reading.
-        let bare_digits = candidate.chars().all(|c| c.is_ascii_digit()) && !candidate.starts_with('0');
-        let parsed = if bare_digits && !phonenumber::is_valid(&parsed) {
-            match phonenumber::parse(None, format!("+{candidate}")) {
-                Ok(international) if phonenumber::is_valid(&international) => international,
-                _ => parsed,
+        // number and the `+` reading is, take the `+` reading. The `+`
+        // reading is checked first: when it is invalid (or the same), the
+        // region reading stands without checking it.
+        let bare_digits = candidate.bytes().all(|b| b.is_ascii_digit()) && !candidate.starts_with('0');
+        let reading = if bare_digits {
+            match read(None, &format!("+{candidate}")) {
+                Some(international) if international != reading && is_valid(&international) && !is_valid(&reading) => {
+                    international
+                }
+                _ => reading,
             }
         } else {
-            parsed
+            reading
         };
-        let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
-        let digits = e164.len().saturating_sub(1);
+        // E.164: `+`, the code, the national number with its leading zeros
+        // (Italy's fixed lines), as `phonenumber`'s E.164 formatter writes it.
+        let mut e164 = String::with_capacity(1 + 3 + reading.national.len());
+        let _ = write!(e164, "+{}{}", reading.code, reading.national);
+        let digits = e164.len() - 1;
         if !(8..=15).contains(&digits) {
             return Err(PhoneError::ImpossibleLength);
         }
-        let national_len = parsed.national().value().to_string().len();
-        let min_national = if parsed.code().value() == 91 { 10 } else { 4 };
+        let national_len = reading.national.trim_start_matches('0').len();
+        let min_national = if reading.code == 91 { 10 } else { 4 };
         if national_len < min_national {
             return Err(PhoneError::ImpossibleLength);
         }
         Ok(Self(e164))
     }
 
-    /// Forces the library's metadata to load. Its first use costs ~100 ms;
-    /// call this during init so no request pays it.
+    /// Compiles the few patterns an Indian number in E.164 and the bare
+    /// `91…` form need (the region tables themselves are static). Cheap:
+    /// see docs/performance.md.
     pub fn warm_up() {
         let _ = Self::parse("+911234567890", PhoneRegion::INDIA);
+        let _ = Self::parse("919876543210", PhoneRegion::INDIA);
+    }
+
+    /// `phonenumber::is_valid` of the number read from its E.164 form: it
+    /// matches one of its country's number types (fixed line, mobile, …),
+    /// not only a possible length.
+    pub(crate) fn is_valid(&self) -> bool {
+        read(None, &self.0).is_some_and(|r| is_valid(&r))
     }
 
     pub fn as_str(&self) -> &str {
@@ -207,6 +530,43 @@ mod tests {
         let p = PhoneNumber::parse("+911234567890", PhoneRegion::INDIA).unwrap();
         assert_eq!(p.masked(), "+91*******890");
         assert!(!format!("{p:?}").contains("1234567890"));
+    }
+
+    /// `is_valid` against `phonenumber::is_valid` on every example number
+    /// of the metadata, as E.164, and with a digit dropped or added.
+    #[test]
+    fn validity_is_the_library_validity() {
+        use phonenumber::metadata::DATABASE;
+        let mut cases = 0;
+        for code in 1..1000u16 {
+            for meta in DATABASE.by_code(&code).unwrap_or_default() {
+                let d = meta.descriptors();
+                let descriptors = [
+                    Some(d.general()),
+                    d.fixed_line(),
+                    d.mobile(),
+                    d.toll_free(),
+                    d.premium_rate(),
+                    d.shared_cost(),
+                    d.personal_number(),
+                    d.voip(),
+                    d.pager(),
+                    d.uan(),
+                    d.voicemail(),
+                    d.short_code(),
+                ];
+                for example in descriptors.into_iter().flatten().filter_map(|d| d.example()) {
+                    for national in [example.to_owned(), format!("{example}1"), example[1..].to_owned()] {
+                        let e164 = format!("+{code}{national}");
+                        let old = phonenumber::parse(None, &e164).is_ok_and(|n| phonenumber::is_valid(&n));
+                        let new = PhoneNumber(e164.clone()).is_valid();
+                        assert_eq!(new, old, "{e164}");
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert!(cases > 1000, "{cases}");
     }
 
     #[test]

@@ -438,7 +438,7 @@ fn phone(raw: &str, region: PhoneRegion) -> Option<PhoneNumber> {
 }
 
 fn is_valid(number: &PhoneNumber) -> bool {
-    phonenumber::parse(None, number.as_str()).is_ok_and(|n| phonenumber::is_valid(&n))
+    number.is_valid()
 }
 
 fn put_text(attributes: &mut Map<String, Value>, name: &str, value: Option<String>) {

@@ -464,6 +464,12 @@ def run_once(
         result["init_cpu_ms"] = init_sched / 1e6
         result["init_cpu_ticks_ms"] = init_ticks * 1e3 / CLK_TCK
         result["rss_after_init_kb"] = proc_status(child.pid, "VmRSS")
+        if callgrind:
+            # Blocked in its first GET /next: everything so far is init.
+            subprocess.run(["callgrind_control", "--dump=init", str(child.pid)], check=True, capture_output=True)
+            dumps = sorted(LOG_DIR.glob(f"callgrind-{function}.{child.pid}.*"))
+            if dumps:
+                result["init_instructions"] = callgrind_instructions(dumps[-1])
         first = api.invoke(events[0])
         if (why := check_response(first)) is not None:
             raise RuntimeError(f"{function}: first invocation failed: {why}")
@@ -581,7 +587,8 @@ def main() -> int:
             r = run_once(binaries[function], function, endpoint, args.warm, inline_tokens=False, callgrind=True)
             results[function] = r
             print(f"{function:>14}: {r['warm_instructions_per_delivery'] / 1e6:7.3f} M instructions per warm task "
-                  f"delivery (callgrind, {args.warm} deliveries)", flush=True)
+                  f"delivery (callgrind, {args.warm} deliveries); init {r.get('init_instructions', 0) / 1e6:.1f} M",
+                  flush=True)
         out = Path(args.out) if args.out else target / "coldstart-callgrind.json"
         out.write_text(json.dumps(results, indent=2) + "\n")
         return 0

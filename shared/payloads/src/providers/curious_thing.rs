@@ -23,8 +23,6 @@
 //! on the customer's number when a callback is due (no valid number:
 //! `Unreachable`, never a guess). Lenient elsewhere.
 
-use std::borrow::Cow;
-
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -149,27 +147,33 @@ fn query_hint(query: &[(String, String)]) -> Option<Kind> {
 }
 
 /// A JSON object's non-null members under their folded names, in the
-/// object's order: every key is folded once, not once per name looked up.
-struct FoldedObject<'a>(Vec<(Cow<'a, str>, &'a Value)>);
+/// object's order: every key is folded once, not once per name looked up,
+/// into one buffer (`names[range]` is a member's folded name).
+struct FoldedObject<'a> {
+    names: String,
+    members: Vec<(std::ops::Range<usize>, &'a Value)>,
+}
 
 impl<'a> FoldedObject<'a> {
     fn new(map: &'a Map<String, Value>) -> Self {
-        Self(map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (fold_key(k), v)).collect())
+        let mut names = String::with_capacity(map.keys().map(String::len).sum());
+        let mut members = Vec::with_capacity(map.len());
+        for (key, value) in map.iter().filter(|(_, v)| !v.is_null()) {
+            let start = names.len();
+            if key.is_ascii() {
+                // `fold` without the per-character Unicode machinery.
+                names.extend(key.bytes().filter(u8::is_ascii_alphanumeric).map(|b| char::from(b.to_ascii_lowercase())));
+            } else {
+                names.push_str(&fold(key));
+            }
+            members.push((start..names.len(), value));
+        }
+        Self { names, members }
     }
 
     /// The value under the first of `names` (folded) present.
     fn lookup(&self, names: &[&str]) -> Option<&'a Value> {
-        names.iter().find_map(|n| self.0.iter().find(|(k, _)| k == n).map(|(_, v)| *v))
-    }
-}
-
-/// `fold(key)`, borrowed when the key is already folded (the common case
-/// for lower-case keys; camelCase ones need a copy).
-fn fold_key(key: &str) -> Cow<'_, str> {
-    if key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
-        Cow::Borrowed(key)
-    } else {
-        Cow::Owned(fold(key))
+        names.iter().find_map(|n| self.members.iter().find(|(k, _)| &self.names[k.clone()] == *n).map(|(_, v)| *v))
     }
 }
 

@@ -605,8 +605,8 @@ fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> 
         put(&mut attributes, "telecom_circle", circle.text(&["circle", "telecom_circle"]));
     }
 
-    let missed = MISSED_TRIGGERS.contains(&trigger)
-        || (trigger == "call-hangup" && status.is_some_and(status_says_missed));
+    let missed =
+        MISSED_TRIGGERS.contains(&trigger) || (trigger == "call-hangup" && status.is_some_and(status_says_missed));
     if trigger.contains("hangup") || trigger.contains("missed") {
         attributes.insert("missed".into(), Value::from(missed));
     }
@@ -814,6 +814,35 @@ pub fn parse_time(raw: &str, tz: FixedOffset) -> Option<DateTime<Utc>> {
     if s.is_empty() {
         return None;
     }
+    if let Some(naive) = plain_local(s) {
+        return tz.from_local_datetime(&naive).single().map(|at| at.with_timezone(&Utc));
+    }
+    parse_time_with_chrono(s, tz)
+}
+
+/// Smartflo's own form, `2021-08-09 17:58:44` (or with `T`), read without
+/// chrono's format-string interpreter: four attempts with zones fail on it
+/// before the zone-less format matches. Anything else (fractions, zones,
+/// leap seconds, out-of-range fields) is `None` and goes the general way;
+/// what this accepts, the general way reads the same (tested).
+fn plain_local(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') || b[13] != b':' || b[16] != b':'
+    {
+        return None;
+    }
+    let number = |at: usize, len: usize| {
+        b[at..at + len].iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    let date = NaiveDate::from_ymd_opt(i32::try_from(number(0, 4)?).ok()?, number(5, 2)?, number(8, 2)?)?;
+    let (hour, minute, second) = (number(11, 2)?, number(14, 2)?, number(17, 2)?);
+    if second > 59 {
+        return None;
+    }
+    date.and_hms_opt(hour, minute, second)
+}
+
+fn parse_time_with_chrono(s: &str, tz: FixedOffset) -> Option<DateTime<Utc>> {
     if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return epoch_seconds(s).ok();
     }
@@ -1523,6 +1552,42 @@ mod tests {
 
         assert_eq!(json["callback"], Value::from("missed_call"));
         assert_eq!(json["event_type"], Value::from("call-hangup-missed"));
+    }
+
+    #[test]
+    fn the_plain_local_form_reads_as_chrono_reads_it() {
+        let ist = FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
+        let mut cases: Vec<String> = Vec::new();
+        for date in ["2021-08-09", "2024-02-29", "2023-02-29", "2021-13-01", "2021-00-10", "0000-01-01", "9999-12-31"] {
+            for sep in [" ", "T", "t", "_"] {
+                for time in ["17:58:44", "00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "1:2:3"] {
+                    cases.push(format!("{date}{sep}{time}"));
+                }
+            }
+        }
+        cases.extend(
+            [
+                "2021-08-09 17:58:4x",
+                "+021-08-09 17:58:44",
+                "2021-08-09 17:58:44Z",
+                "2021/08/09 17:58:44",
+                "２021-08-09",
+            ]
+            .map(String::from),
+        );
+        let mut fast = 0;
+        for case in &cases {
+            let general = parse_time_with_chrono(case, ist);
+            match plain_local(case) {
+                Some(_) => {
+                    fast += 1;
+                    assert_eq!(parse_time(case, ist), general, "{case}");
+                    assert!(general.is_some(), "{case}");
+                }
+                None => assert_eq!(parse_time(case, ist), general, "{case}"),
+            }
+        }
+        assert!(fast > 20, "the fast path is taken ({fast})");
     }
 
     #[test]

@@ -60,6 +60,12 @@ impl ProviderParser for CuriousThing {
                 batch.into_iter().map(RawValue::get).collect()
             }
             Some(b'{') => {
+                // One object: read once, straight into the value its
+                // fields are looked up in.
+                if let Ok(value) = serde_json::from_str::<Value>(body) {
+                    let outcome = normalise_element(&value, hint, ctx);
+                    return Ok(vec![ParsedEvent { raw: body.to_owned(), outcome }]);
+                }
                 serde_json::from_str::<&RawValue>(body).map_err(not_json)?;
                 vec![body]
             }
@@ -140,25 +146,52 @@ fn query_hint(query: &[(String, String)]) -> Option<Kind> {
         .find_map(|(_, v)| Kind::from_name(v))
 }
 
-/// One element's fields: the envelope (top level) and its `data` object.
-struct Fields<'a> {
-    top: &'a Map<String, Value>,
-    data: Option<&'a Map<String, Value>>,
+/// A JSON object's non-null members under their folded names, in the
+/// object's order: every key is folded once, not once per name looked up,
+/// into one buffer (`names[range]` is a member's folded name).
+struct FoldedObject<'a> {
+    names: String,
+    members: Vec<(std::ops::Range<usize>, &'a Value)>,
 }
 
-fn lookup<'a>(map: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
-    names.iter().find_map(|n| map.iter().find(|(k, v)| !v.is_null() && key_is(k, n)).map(|(_, v)| v))
+impl<'a> FoldedObject<'a> {
+    fn new(map: &'a Map<String, Value>) -> Self {
+        let mut names = String::with_capacity(map.keys().map(String::len).sum());
+        let mut members = Vec::with_capacity(map.len());
+        for (key, value) in map.iter().filter(|(_, v)| !v.is_null()) {
+            let start = names.len();
+            if key.is_ascii() {
+                // `fold` without the per-character Unicode machinery.
+                names.extend(key.bytes().filter(u8::is_ascii_alphanumeric).map(|b| char::from(b.to_ascii_lowercase())));
+            } else {
+                names.push_str(&fold(key));
+            }
+            members.push((start..names.len(), value));
+        }
+        Self { names, members }
+    }
+
+    /// The value under the first of `names` (folded) present.
+    fn lookup(&self, names: &[&str]) -> Option<&'a Value> {
+        names.iter().find_map(|n| self.members.iter().find(|(k, _)| &self.names[k.clone()] == *n).map(|(_, v)| *v))
+    }
+}
+
+/// One element's fields: the envelope (top level) and its `data` object.
+struct Fields<'a> {
+    top: FoldedObject<'a>,
+    data: Option<FoldedObject<'a>>,
 }
 
 impl<'a> Fields<'a> {
     /// A payload field: in `data` first, then at the top level.
     fn get(&self, names: &[&str]) -> Option<&'a Value> {
-        self.data.and_then(|d| lookup(d, names)).or_else(|| lookup(self.top, names))
+        self.data.as_ref().and_then(|d| d.lookup(names)).or_else(|| self.top.lookup(names))
     }
 
     /// An envelope field: at the top level first, then in `data`.
     fn envelope(&self, names: &[&str]) -> Option<&'a Value> {
-        lookup(self.top, names).or_else(|| self.data.and_then(|d| lookup(d, names)))
+        self.top.lookup(names).or_else(|| self.data.as_ref().and_then(|d| d.lookup(names)))
     }
 
     /// A payload field as meaningful text (no null, blank or `"NA"`).
@@ -204,21 +237,28 @@ const CALL_COMPLETE_SHAPE: &[&str] = &["requests", "flow", "callresultid", "sess
 fn parse_element(raw: &str, hint: Option<Kind>, ctx: &ParseContext) -> Result<NormalisedEvent, Rejection> {
     let value: Value =
         serde_json::from_str(raw).map_err(|_| Rejection::new("invalid_payload", "batch element is not valid JSON"))?;
-    let Value::Object(top) = &value else {
-        return Err(Rejection::new("not_an_object", format!("batch element is a JSON {}", json_kind(&value))));
+    normalise_element(&value, hint, ctx)
+}
+
+fn normalise_element(value: &Value, hint: Option<Kind>, ctx: &ParseContext) -> Result<NormalisedEvent, Rejection> {
+    let Value::Object(top) = value else {
+        return Err(Rejection::new("not_an_object", format!("batch element is a JSON {}", json_kind(value))));
     };
 
-    let data_field = lookup(top, DATA);
+    let top = FoldedObject::new(top);
+    let data_field = top.lookup(DATA);
     let data = match data_field {
-        Some(Value::Object(d)) => Some(d),
+        Some(Value::Object(d)) => Some(FoldedObject::new(d)),
         _ => None,
     };
     let fields = Fields { top, data };
 
     // The event type: declared, else the URL's, else the shape's.
-    let declared = lookup(top, EVENT_TYPE)
+    let declared = fields
+        .top
+        .lookup(EVENT_TYPE)
         .and_then(scalar_text)
-        .or_else(|| lookup(top, &["type"]).and_then(scalar_text).filter(|t| Kind::from_name(t).is_some()));
+        .or_else(|| fields.top.lookup(&["type"]).and_then(scalar_text).filter(|t| Kind::from_name(t).is_some()));
     let (kind, event_type, source) = match &declared {
         Some(name) => match Kind::from_name(name) {
             Some(kind) => (kind, kind.name().to_owned(), "payload"),
@@ -241,11 +281,11 @@ fn parse_element(raw: &str, hint: Option<Kind>, ctx: &ParseContext) -> Result<No
         return Err(reject("invalid_payload", "data is not an object"));
     }
 
-    let (event_key, key_source) = match event_key(top) {
+    let (event_key, key_source) = match event_key(&fields.top) {
         Ok(Some(key)) => (key, "id"),
-        Ok(None) => (content_key(&value), "content_sha256"),
+        Ok(None) => (content_key(value), "content_sha256"),
         Err(detail) if strict => return Err(reject("invalid_event_id", detail)),
-        Err(_) => (content_key(&value), "content_sha256"),
+        Err(_) => (content_key(value), "content_sha256"),
     };
 
     let occurred_at = match fields.envelope(OCCURRED_AT) {
@@ -326,8 +366,8 @@ fn json_kind(value: &Value) -> &'static str {
 /// The element's own `id` (string or number). `Ok(None)`: no id (absent,
 /// null or blank), so the content hash is the key. UUIDs are keyed in their
 /// lower-case hyphenated form, so `ABC…` and `abc…` are one event.
-fn event_key(top: &Map<String, Value>) -> Result<Option<EventKey>, &'static str> {
-    let text = match lookup(top, ID) {
+fn event_key(top: &FoldedObject<'_>) -> Result<Option<EventKey>, &'static str> {
+    let text = match top.lookup(ID) {
         None => return Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
         Some(Value::String(s)) => s.trim().to_owned(),
@@ -464,7 +504,9 @@ fn put_time(attributes: &mut Map<String, Value>, name: &str, at: Option<DateTime
 fn request_names(value: Option<&Value>) -> Vec<String> {
     fn name(v: &Value) -> Option<String> {
         match v {
-            Value::Object(m) => lookup(m, &["type", "name", "requesttype", "request", "kind"]).and_then(scalar_text),
+            Value::Object(m) => {
+                FoldedObject::new(m).lookup(&["type", "name", "requesttype", "request", "kind"]).and_then(scalar_text)
+            }
             other => scalar_text(other),
         }
     }

@@ -14,6 +14,8 @@
 //! unreadable timestamp that decides the event's time, its DTMF key or a
 //! callback's `requested_at` rejects the event.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -107,41 +109,46 @@ const AGENT_NAME: &[&str] = &["answered_agent_name", "answer_agent_name", "agent
 
 /// A field's value as received: JSON scalars become text with their exact
 /// digits (`1628512094.7228905` keeps every digit), objects and arrays keep
-/// their shape.
+/// their shape. Text is borrowed from the body unless an escape (JSON) or a
+/// percent sign (form) forced a decoded copy.
 #[derive(Debug, Clone, PartialEq)]
-enum FieldValue {
-    Text(String),
-    Object(Fields),
-    Array(Vec<FieldValue>),
+enum FieldValue<'a> {
+    Text(Cow<'a, str>),
+    Object(Fields<'a>),
+    Array(Vec<FieldValue<'a>>),
     Null,
 }
 
 /// The delivery's fields with normalised keys, in lookup order: top level,
 /// then wrapper objects, then (on POST) the query string.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct Fields(Vec<(String, FieldValue)>);
+struct Fields<'a>(Vec<(Cow<'a, str>, FieldValue<'a>)>);
 
-impl Fields {
-    fn push(&mut self, key: &str, value: FieldValue) {
-        self.0.push((normalise_key(key), value));
+impl<'a> Fields<'a> {
+    fn push(&mut self, key: Cow<'a, str>, value: FieldValue<'a>) {
+        let key = match key {
+            Cow::Borrowed(k) => normalise_key(k),
+            Cow::Owned(k) => Cow::Owned(normalise_key(&k).into_owned()),
+        };
+        self.0.push((key, value));
     }
 
     /// Every value under one of `aliases`, preferred alias first.
-    fn values<'a>(&'a self, aliases: &'a [&'a str]) -> impl Iterator<Item = &'a FieldValue> + 'a {
+    fn values<'f, 'n>(&'f self, aliases: &'n [&'n str]) -> impl Iterator<Item = &'f FieldValue<'a>> + use<'f, 'n, 'a> {
         aliases.iter().flat_map(move |alias| self.0.iter().filter(move |(k, _)| k == alias).map(|(_, v)| v))
     }
 
     /// The first filled text under `aliases`.
-    fn text(&self, aliases: &[&str]) -> Option<String> {
+    fn text(&self, aliases: &[&str]) -> Option<&str> {
         self.values(aliases).find_map(filled_text)
     }
 
     /// The first object under `aliases` (also a JSON object sent as text).
-    fn object(&self, aliases: &[&str]) -> Option<Fields> {
+    fn object<'f>(&'f self, aliases: &[&str]) -> Option<Cow<'f, Fields<'f>>> {
         self.values(aliases).find_map(|v| match v {
-            FieldValue::Object(f) => Some(f.clone()),
+            FieldValue::Object(f) => Some(Cow::Borrowed(f)),
             FieldValue::Text(t) if t.trim_start().starts_with('{') => match parse_json_object(t) {
-                Ok(FieldValue::Object(f)) => Some(f),
+                Ok(FieldValue::Object(f)) => Some(Cow::Owned(f)),
                 _ => None,
             },
             _ => None,
@@ -149,34 +156,43 @@ impl Fields {
     }
 
     /// The first array of objects under `aliases` (also sent as text).
-    fn objects(&self, aliases: &[&str]) -> Vec<Fields> {
-        let array = self.values(aliases).find_map(|v| match v {
-            FieldValue::Array(items) => Some(items.clone()),
-            FieldValue::Object(f) => Some(vec![FieldValue::Object(f.clone())]),
+    fn objects<'f>(&'f self, aliases: &[&str]) -> Vec<Cow<'f, Fields<'f>>> {
+        let array: Option<Cow<'f, [FieldValue<'f>]>> = self.values(aliases).find_map(|v| match v {
+            FieldValue::Array(items) => Some(Cow::Borrowed(items.as_slice())),
+            FieldValue::Object(_) => Some(Cow::Borrowed(std::slice::from_ref(v))),
             FieldValue::Text(t) if t.trim_start().starts_with('[') => match parse_json_value(t) {
-                Ok(FieldValue::Array(items)) => Some(items),
+                Ok(FieldValue::Array(items)) => Some(Cow::Owned(items)),
                 _ => None,
             },
             _ => None,
         });
-        array
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|item| match item {
-                FieldValue::Object(f) => Some(f),
-                _ => None,
-            })
-            .collect()
+        match array {
+            None => Vec::new(),
+            Some(Cow::Borrowed(items)) => items
+                .iter()
+                .filter_map(|item| match item {
+                    FieldValue::Object(f) => Some(Cow::Borrowed(f)),
+                    _ => None,
+                })
+                .collect(),
+            Some(Cow::Owned(items)) => items
+                .into_iter()
+                .filter_map(|item| match item {
+                    FieldValue::Object(f) => Some(Cow::Owned(f)),
+                    _ => None,
+                })
+                .collect(),
+        }
     }
 }
 
 /// Text that Smartflo actually filled in: not blank, not a sentinel, not an
 /// unsubstituted `$variable`, not an empty `{}`/`[]`.
-fn filled_text(v: &FieldValue) -> Option<String> {
+fn filled_text<'f>(v: &'f FieldValue<'_>) -> Option<&'f str> {
     match v {
         FieldValue::Text(t) => {
             let t = t.trim();
-            (!is_unfilled(t)).then(|| t.to_owned())
+            (!is_unfilled(t)).then_some(t)
         }
         _ => None,
     }
@@ -196,8 +212,16 @@ pub fn is_unfilled(value: &str) -> bool {
 /// One spelling for every key: trimmed, without a leading `$` (or `${…}`),
 /// camelCase split, lower case, separators as `_`.
 /// `"$Caller_ID_Number"`, `"callerIdNumber"`, `"customer_no_with_prefix "`
-/// and `"caller-id-number"` all become snake case.
-fn normalise_key(key: &str) -> String {
+/// and `"caller-id-number"` all become snake case. Keys already in that
+/// form (most of them) are borrowed, not copied.
+fn normalise_key(key: &str) -> Cow<'_, str> {
+    let already_snake = key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !key.starts_with('_')
+        && !key.ends_with('_')
+        && !key.contains("__");
+    if already_snake {
+        return Cow::Borrowed(key);
+    }
     let key = key.trim();
     let key = key.strip_prefix('$').unwrap_or(key);
     let key = key.trim_start_matches('{').trim_end_matches('}').trim();
@@ -223,11 +247,33 @@ fn normalise_key(key: &str) -> String {
         }
         prev = Some(c);
     }
-    out.trim_matches('_').to_owned()
+    Cow::Owned(out.trim_matches('_').to_owned())
+}
+
+/// A JSON object key, borrowed from the text when it has no escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Key<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(s.to_owned())))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
 }
 
 /// A JSON object's members in order, values still as raw text.
-struct RawObject<'a>(Vec<(String, &'a RawValue)>);
+struct RawObject<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for RawObject<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -238,8 +284,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawObject<'a> {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some((Key(k), v)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
                     members.push((k, v));
                 }
                 Ok(RawObject(members))
@@ -260,27 +306,27 @@ fn too_deep() -> serde_json::Error {
     serde::de::Error::custom(format_args!("JSON nested more than {MAX_DEPTH} levels deep"))
 }
 
-fn parse_json_object(text: &str) -> Result<FieldValue, serde_json::Error> {
+fn parse_json_object(text: &str) -> Result<FieldValue<'_>, serde_json::Error> {
     parse_object_at(text, 0)
 }
 
-fn parse_object_at(text: &str, depth: usize) -> Result<FieldValue, serde_json::Error> {
+fn parse_object_at(text: &str, depth: usize) -> Result<FieldValue<'_>, serde_json::Error> {
     if depth >= MAX_DEPTH {
         return Err(too_deep());
     }
     let object: RawObject<'_> = serde_json::from_str(text)?;
-    let mut fields = Fields::default();
+    let mut fields = Fields(Vec::with_capacity(object.0.len()));
     for (k, raw) in object.0 {
-        fields.push(&k, parse_value_at(raw.get(), depth + 1)?);
+        fields.push(k, parse_value_at(raw.get(), depth + 1)?);
     }
     Ok(FieldValue::Object(fields))
 }
 
-fn parse_json_value(text: &str) -> Result<FieldValue, serde_json::Error> {
+fn parse_json_value(text: &str) -> Result<FieldValue<'_>, serde_json::Error> {
     parse_value_at(text, 0)
 }
 
-fn parse_value_at(text: &str, depth: usize) -> Result<FieldValue, serde_json::Error> {
+fn parse_value_at(text: &str, depth: usize) -> Result<FieldValue<'_>, serde_json::Error> {
     match text.trim_start().as_bytes().first() {
         Some(b'{') => parse_object_at(text, depth),
         Some(b'[') => {
@@ -294,33 +340,41 @@ fn parse_value_at(text: &str, depth: usize) -> Result<FieldValue, serde_json::Er
                 .collect::<Result<_, _>>()
                 .map(FieldValue::Array)
         }
-        Some(b'"') => serde_json::from_str::<String>(text).map(FieldValue::Text),
+        Some(b'"') => {
+            // A string without escapes is its own text between the quotes
+            // (serde_json checked it when it skipped over the value).
+            let token = text.trim();
+            match token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                Some(inner) if !inner.contains(['\\', '"']) => Ok(FieldValue::Text(Cow::Borrowed(inner))),
+                _ => serde_json::from_str::<String>(text).map(|s| FieldValue::Text(Cow::Owned(s))),
+            }
+        }
         Some(b'n') => Ok(FieldValue::Null),
         // Numbers and booleans: the exact text, so no digit of an id is lost
         // to floating point.
-        _ => Ok(FieldValue::Text(text.trim().to_owned())),
+        _ => Ok(FieldValue::Text(Cow::Borrowed(text.trim()))),
     }
 }
 
 /// Builds the lookup order: top level, then wrappers' members.
-fn with_wrappers(top: Fields) -> Fields {
-    let mut fields = top.clone();
-    for wrapper in WRAPPERS {
-        for (k, v) in &top.0 {
-            if k == wrapper
-                && let FieldValue::Object(inner) = v
-            {
-                fields.0.extend(inner.0.iter().cloned());
-            }
-        }
-    }
-    fields
+fn with_wrappers(mut top: Fields<'_>) -> Fields<'_> {
+    let wrapped: Vec<_> = WRAPPERS
+        .iter()
+        .flat_map(|wrapper| top.0.iter().filter(move |(k, _)| k == wrapper))
+        .filter_map(|(_, v)| match v {
+            FieldValue::Object(inner) => Some(inner.0.iter().cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    top.0.extend(wrapped);
+    top
 }
 
-fn query_fields(query: &[(String, String)]) -> Fields {
-    let mut fields = Fields::default();
+fn query_fields(query: &[(String, String)]) -> Fields<'_> {
+    let mut fields = Fields(Vec::with_capacity(query.len()));
     for (k, v) in query {
-        fields.push(k, FieldValue::Text(v.clone()));
+        fields.push(Cow::Borrowed(k), FieldValue::Text(Cow::Borrowed(v)));
     }
     fields
 }
@@ -337,7 +391,7 @@ fn query_string(query: &[(String, String)]) -> String {
 /// Strict form decoding: UTF-8, every `%` followed by two hex digits, and
 /// every decoded value UTF-8 (`form_urlencoded` alone would replace bad bytes
 /// silently).
-fn decode_form(body: &[u8]) -> Result<Fields, DecodeError> {
+fn decode_form(body: &[u8]) -> Result<Fields<'_>, DecodeError> {
     let text = std::str::from_utf8(body).map_err(|_| DecodeError::BadForm)?;
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -358,13 +412,17 @@ fn decode_form(body: &[u8]) -> Result<Fields, DecodeError> {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
         let k = percent_decode(k)?;
         let v = percent_decode(v)?;
-        fields.push(&k, FieldValue::Text(v));
+        fields.push(k, FieldValue::Text(v));
     }
     Ok(fields)
 }
 
-/// `+` as space and `%XX` escapes (already checked to be well formed).
-fn percent_decode(s: &str) -> Result<String, DecodeError> {
+/// `+` as space and `%XX` escapes (already checked to be well formed);
+/// text without either is borrowed.
+fn percent_decode(s: &str) -> Result<Cow<'_, str>, DecodeError> {
+    if !s.contains(['+', '%']) {
+        return Ok(Cow::Borrowed(s));
+    }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -380,7 +438,7 @@ fn percent_decode(s: &str) -> Result<String, DecodeError> {
         }
         i += 1;
     }
-    String::from_utf8(out).map_err(|_| DecodeError::BadForm)
+    String::from_utf8(out).map(Cow::Owned).map_err(|_| DecodeError::BadForm)
 }
 
 impl ProviderParser for Smartflo {
@@ -422,7 +480,7 @@ fn trigger_of(delivery: &Delivery<'_>) -> Result<&'static str, DecodeError> {
 /// `application/json`, a JSON-like type, or no content type), form encoding,
 /// or, with an empty body, form fields in the query string. Query fields also
 /// fill gaps a body leaves.
-fn post_fields(delivery: &Delivery<'_>) -> Result<(String, Fields), DecodeError> {
+fn post_fields<'a>(delivery: &Delivery<'a>) -> Result<(String, Fields<'a>), DecodeError> {
     let query = query_fields(delivery.query);
     let body_empty = delivery.body.iter().all(u8::is_ascii_whitespace);
     let is_form = delivery.content_type == Some("application/x-www-form-urlencoded");
@@ -455,27 +513,27 @@ fn post_fields(delivery: &Delivery<'_>) -> Result<(String, Fields), DecodeError>
 
 type Reject = Box<dyn Fn(&'static str, String) -> Rejection>;
 
-fn normalise(trigger: &'static str, fields: &Fields, ctx: &ParseContext) -> Result<NormalisedEvent, Rejection> {
+fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> Result<NormalisedEvent, Rejection> {
     let reject: Reject = Box::new(move |reason, detail| Rejection::new(reason, detail).with_event_type(Some(trigger)));
     let tz = ctx.local_offset;
 
     let call_id = fields.text(CALL_ID);
     let uuid = fields.text(UUID);
-    let id = call_id.as_deref().or(uuid.as_deref()).ok_or_else(|| {
+    let id = call_id.or(uuid).ok_or_else(|| {
         reject("missing_call_id", "neither call_id nor uuid is present (or Smartflo left them unfilled)".into())
     })?;
 
     // Times that decide meaning are strict; the answer time is informative.
     let start = match fields.text(START) {
-        Some(s) => Some(strict_time(&s, tz, "start_stamp", &reject)?),
+        Some(s) => Some(strict_time(s, tz, "start_stamp", &reject)?),
         None => split_time(fields, "start_date", "start_time", tz, &reject)?,
     };
     let end = match fields.text(END) {
-        Some(s) => Some(strict_time(&s, tz, "end_stamp", &reject)?),
+        Some(s) => Some(strict_time(s, tz, "end_stamp", &reject)?),
         None => split_time(fields, "end_date", "end_time", tz, &reject)?,
     };
-    let date = fields.text(DATE).map(|s| strict_time(&s, tz, "date", &reject)).transpose()?;
-    let answer = fields.text(ANSWER).and_then(|s| parse_time(&s, tz));
+    let date = fields.text(DATE).map(|s| strict_time(s, tz, "date", &reject)).transpose()?;
+    let answer = fields.text(ANSWER).and_then(|s| parse_time(s, tz));
 
     let is_dtmf = trigger == "dtmf-option";
     let digit = digit_of(fields);
@@ -500,23 +558,23 @@ fn normalise(trigger: &'static str, fields: &Fields, ctx: &ParseContext) -> Resu
     };
 
     let region = ctx.default_region;
-    let direction = fields.text(DIRECTION).map(|d| normalise_direction(&d));
+    let direction = fields.text(DIRECTION).map(normalise_direction);
     let outbound = match direction.as_deref() {
         Some(d) => is_outbound(d),
         None => trigger.ends_with("click-to-call"),
     };
-    let caller_id = fields.text(CALLER_ID).and_then(|n| phone(&n, region));
-    let call_to = fields.text(CALL_TO).and_then(|n| phone(&n, region));
+    let caller_id = fields.text(CALLER_ID).and_then(|n| phone(n, region));
+    let call_to = fields.text(CALL_TO).and_then(|n| phone(n, region));
     let (customer, business) = parties(fields, outbound, caller_id.as_ref(), call_to.as_ref(), region);
 
     let status = fields.text(STATUS);
     let (agent_name, agent_number) = agent_of(fields, region);
 
     let mut attributes = Map::new();
-    put(&mut attributes, "call_id", call_id.as_deref());
-    put(&mut attributes, "uuid", uuid.as_deref());
+    put(&mut attributes, "call_id", call_id);
+    put(&mut attributes, "uuid", uuid);
     put(&mut attributes, "direction", direction.as_deref());
-    put(&mut attributes, "call_status", status.as_deref());
+    put(&mut attributes, "call_status", status);
     put_phone(&mut attributes, "customer_number", customer.as_ref());
     put_phone(&mut attributes, "business_number", business.as_ref());
     put_phone(&mut attributes, "caller_id_number", caller_id.as_ref());
@@ -532,23 +590,23 @@ fn normalise(trigger: &'static str, fields: &Fields, ctx: &ParseContext) -> Resu
         put(&mut attributes, "dtmf_digit", digit.as_deref());
     }
     for (name, aliases) in TEXT_ATTRIBUTES {
-        put(&mut attributes, name, fields.text(aliases).as_deref());
+        put(&mut attributes, name, fields.text(aliases));
     }
     for (name, aliases) in SECONDS_ATTRIBUTES {
         if let Some(n) = fields.text(aliases).and_then(|s| s.parse::<f64>().ok()).filter(|n| n.is_finite()) {
             attributes.insert((*name).into(), Value::from(n.round() as i64));
         }
     }
-    if let Some(connected) = fields.text(&["call_connected"]).and_then(|s| flag(&s)) {
+    if let Some(connected) = fields.text(&["call_connected"]).and_then(flag) {
         attributes.insert("call_connected".into(), Value::from(connected));
     }
     if let Some(circle) = fields.object(&["billing_circle"]) {
-        put(&mut attributes, "telecom_operator", circle.text(&["operator", "telecom_operator"]).as_deref());
-        put(&mut attributes, "telecom_circle", circle.text(&["circle", "telecom_circle"]).as_deref());
+        put(&mut attributes, "telecom_operator", circle.text(&["operator", "telecom_operator"]));
+        put(&mut attributes, "telecom_circle", circle.text(&["circle", "telecom_circle"]));
     }
 
-    let missed = MISSED_TRIGGERS.contains(&trigger)
-        || (trigger == "call-hangup" && status.as_deref().is_some_and(status_says_missed));
+    let missed =
+        MISSED_TRIGGERS.contains(&trigger) || (trigger == "call-hangup" && status.is_some_and(status_says_missed));
     if trigger.contains("hangup") || trigger.contains("missed") {
         attributes.insert("missed".into(), Value::from(missed));
     }
@@ -561,7 +619,7 @@ fn normalise(trigger: &'static str, fields: &Fields, ctx: &ParseContext) -> Resu
                 context.insert("trigger".into(), Value::from(trigger));
                 context.insert("call_id".into(), Value::from(id));
                 put(&mut context, "direction", direction.as_deref());
-                put(&mut context, "call_status", status.as_deref());
+                put(&mut context, "call_status", status);
                 put(&mut context, "agent_name", agent_name.as_deref());
                 CallbackDecision::Due(Box::new(CallbackRequest {
                     reason,
@@ -642,7 +700,7 @@ fn flag(s: &str) -> Option<bool> {
 
 /// `inbound`, `outbound`, `click_to_call` (also sent as `clicktocall`).
 fn normalise_direction(raw: &str) -> String {
-    let d = normalise_key(&raw.to_ascii_lowercase());
+    let d = normalise_key(&raw.to_ascii_lowercase()).into_owned();
     match d.as_str() {
         "clicktocall" | "click2call" | "c2c" => "click_to_call".into(),
         _ => d,
@@ -658,14 +716,14 @@ fn is_outbound(direction: &str) -> bool {
 /// the customer and the called number the DID, on outbound and click-to-call
 /// calls the other way round.
 fn parties(
-    fields: &Fields,
+    fields: &Fields<'_>,
     outbound: bool,
     caller_id: Option<&PhoneNumber>,
     call_to: Option<&PhoneNumber>,
     region: PhoneRegion,
 ) -> (Option<PhoneNumber>, Option<PhoneNumber>) {
     let (customer_side, business_side) = if outbound { (call_to, caller_id) } else { (caller_id, call_to) };
-    let explicit = fields.values(CUSTOMER).filter_map(filled_text).find_map(|n| phone(&n, region));
+    let explicit = fields.values(CUSTOMER).filter_map(filled_text).find_map(|n| phone(n, region));
     let customer = explicit.or_else(|| customer_side.cloned());
     let business = match (&customer, business_side) {
         // The direction was wrong or absent: the business is the other party.
@@ -678,8 +736,8 @@ fn parties(
 /// The agent who answered, or else the one who missed the call: from the
 /// flat variables or from `answered_agent` (object) / `missed_agent` (array
 /// of objects).
-fn agent_of(fields: &Fields, region: PhoneRegion) -> (Option<String>, Option<PhoneNumber>) {
-    let mut agents: Vec<Fields> = Vec::new();
+fn agent_of(fields: &Fields<'_>, region: PhoneRegion) -> (Option<String>, Option<PhoneNumber>) {
+    let mut agents: Vec<Cow<'_, Fields<'_>>> = Vec::new();
     if let Some(a) = fields.object(&["answered_agent", "answer_agent"]) {
         agents.push(a);
     }
@@ -687,18 +745,19 @@ fn agent_of(fields: &Fields, region: PhoneRegion) -> (Option<String>, Option<Pho
     let name = fields
         .text(AGENT_NAME)
         .or_else(|| fields.text(&["answered_agent"]))
-        .or_else(|| agents.iter().find_map(|a| a.text(&["name", "agent_name"])));
+        .or_else(|| agents.iter().find_map(|a| a.text(&["name", "agent_name"])))
+        .map(str::to_owned);
     let number = fields
         .values(AGENT_NUMBER)
         .filter_map(filled_text)
         .chain(agents.iter().filter_map(|a| a.text(&["number", "agent_number", "follow_me_number"])))
-        .find_map(|n| phone(&n, region));
+        .find_map(|n| phone(n, region));
     (name, number)
 }
 
 /// The DTMF digit(s): `digit_pressed` and friends; an array
 /// (`digits_dialed`) is joined.
-fn digit_of(fields: &Fields) -> Option<String> {
+fn digit_of(fields: &Fields<'_>) -> Option<String> {
     fields.values(DIGIT).find_map(|v| match v {
         FieldValue::Array(items) => {
             let joined: String = items.iter().filter_map(filled_text).collect();
@@ -709,19 +768,20 @@ fn digit_of(fields: &Fields) -> Option<String> {
                 let joined: String = items.iter().filter_map(filled_text).collect();
                 (!joined.is_empty()).then_some(joined)
             }
-            _ => filled_text(v),
+            _ => filled_text(v).map(str::to_owned),
         },
-        other => filled_text(other),
+        other => filled_text(other).map(str::to_owned),
     })
 }
 
 /// `missed`, `Missed`, `NOANSWER`, `no answer`, `not_answered`,
 /// `Missed by agent`: the statuses that mean nobody picked up.
 pub fn status_says_missed(status: &str) -> bool {
-    let s = normalise_key(&status.to_ascii_lowercase());
+    let lower = status.to_ascii_lowercase();
+    let s = normalise_key(&lower);
     s.contains("miss")
         || matches!(
-            s.as_str(),
+            s.as_ref(),
             "noanswer" | "no_answer" | "not_answered" | "unanswered" | "no_answered" | "notanswered"
         )
 }
@@ -732,7 +792,7 @@ fn strict_time(s: &str, tz: FixedOffset, field: &str, reject: &Reject) -> Result
 
 /// `start_date` + `start_time` (`2021-08-09`, `16:12:00`), when no stamp.
 fn split_time(
-    fields: &Fields,
+    fields: &Fields<'_>,
     date_key: &str,
     time_key: &str,
     tz: FixedOffset,
@@ -754,6 +814,35 @@ pub fn parse_time(raw: &str, tz: FixedOffset) -> Option<DateTime<Utc>> {
     if s.is_empty() {
         return None;
     }
+    if let Some(naive) = plain_local(s) {
+        return tz.from_local_datetime(&naive).single().map(|at| at.with_timezone(&Utc));
+    }
+    parse_time_with_chrono(s, tz)
+}
+
+/// Smartflo's own form, `2021-08-09 17:58:44` (or with `T`), read without
+/// chrono's format-string interpreter: four attempts with zones fail on it
+/// before the zone-less format matches. Anything else (fractions, zones,
+/// leap seconds, out-of-range fields) is `None` and goes the general way;
+/// what this accepts, the general way reads the same (tested).
+fn plain_local(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') || b[13] != b':' || b[16] != b':'
+    {
+        return None;
+    }
+    let number = |at: usize, len: usize| {
+        b[at..at + len].iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    let date = NaiveDate::from_ymd_opt(i32::try_from(number(0, 4)?).ok()?, number(5, 2)?, number(8, 2)?)?;
+    let (hour, minute, second) = (number(11, 2)?, number(14, 2)?, number(17, 2)?);
+    if second > 59 {
+        return None;
+    }
+    date.and_hms_opt(hour, minute, second)
+}
+
+fn parse_time_with_chrono(s: &str, tz: FixedOffset) -> Option<DateTime<Utc>> {
     if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return epoch_seconds(s).ok();
     }
@@ -1463,6 +1552,42 @@ mod tests {
 
         assert_eq!(json["callback"], Value::from("missed_call"));
         assert_eq!(json["event_type"], Value::from("call-hangup-missed"));
+    }
+
+    #[test]
+    fn the_plain_local_form_reads_as_chrono_reads_it() {
+        let ist = FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
+        let mut cases: Vec<String> = Vec::new();
+        for date in ["2021-08-09", "2024-02-29", "2023-02-29", "2021-13-01", "2021-00-10", "0000-01-01", "9999-12-31"] {
+            for sep in [" ", "T", "t", "_"] {
+                for time in ["17:58:44", "00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "1:2:3"] {
+                    cases.push(format!("{date}{sep}{time}"));
+                }
+            }
+        }
+        cases.extend(
+            [
+                "2021-08-09 17:58:4x",
+                "+021-08-09 17:58:44",
+                "2021-08-09 17:58:44Z",
+                "2021/08/09 17:58:44",
+                "２021-08-09",
+            ]
+            .map(String::from),
+        );
+        let mut fast = 0;
+        for case in &cases {
+            let general = parse_time_with_chrono(case, ist);
+            match plain_local(case) {
+                Some(_) => {
+                    fast += 1;
+                    assert_eq!(parse_time(case, ist), general, "{case}");
+                    assert!(general.is_some(), "{case}");
+                }
+                None => assert_eq!(parse_time(case, ist), general, "{case}"),
+            }
+        }
+        assert!(fast > 20, "the fast path is taken ({fast})");
     }
 
     #[test]

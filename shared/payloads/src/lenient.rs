@@ -2,13 +2,136 @@
 //! arrive as numbers, `null` vs `""`, sentinels such as `"NA"`.
 
 use chrono::{DateTime, TimeZone, Utc};
-use serde::{Deserialize, Deserializer};
+use std::fmt;
+
+use serde::Deserializer;
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 /// Any JSON scalar as trimmed text; `null`, `""` and whitespace are absent.
 /// Objects and arrays are absent too (a wrong shape is not a value).
+///
+/// Read straight from the deserializer (no `serde_json::Value` in between);
+/// the same result as `scalar_text` of the value.
 pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(scalar_text(&Value::deserialize(d)?))
+    d.deserialize_any(TextVisitor)
+}
+
+/// `scalar_text` as a visitor: strings trimmed, numbers and booleans as
+/// `serde_json::Value` would print them, anything else absent.
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(Some(b.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+        Ok(Some(n.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+        Ok(Some(n.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
+        // `Value` keeps a non-finite float as `null`.
+        Ok(serde_json::Number::from_f64(n).map(|n| n.to_string()))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        let s = s.trim();
+        Ok((!s.is_empty()).then(|| s.to_owned()))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+/// `flag` as a visitor.
+struct FlagVisitor;
+
+impl<'de> Visitor<'de> for FlagVisitor {
+    type Value = Option<bool>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(Some(b))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+        Ok(Some(n != 0))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+        // `Number::as_i64`: none above `i64::MAX`.
+        Ok(i64::try_from(n).ok().map(|n| n != 0))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        let s = s.trim();
+        Ok(if ["true", "1", "yes", "y"].iter().any(|t| s.eq_ignore_ascii_case(t)) {
+            Some(true)
+        } else if ["false", "0", "no", "n"].iter().any(|t| s.eq_ignore_ascii_case(t)) {
+            Some(false)
+        } else {
+            None
+        })
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
 }
 
 /// A scalar `Value` as trimmed text; absent for null, empty, objects, arrays.
@@ -25,16 +148,7 @@ pub fn scalar_text(v: &Value) -> Option<String> {
 /// `true`/`false`, `"true"`/`"false"`, `1`/`0`, `"yes"`/`"no"`; anything
 /// else is absent.
 pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Bool(b) => Some(b),
-        Value::Number(n) => n.as_i64().map(|n| n != 0),
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "y" => Some(true),
-            "false" | "0" | "no" | "n" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    })
+    d.deserialize_any(FlagVisitor)
 }
 
 /// True for values providers use to mean "no value".
@@ -100,6 +214,71 @@ mod tests {
         assert_eq!(scalar_text(&Value::from("  ")), None);
         assert_eq!(scalar_text(&Value::from(42)), Some("42".into()));
         assert_eq!(scalar_text(&serde_json::json!({"a": 1})), None);
+    }
+
+    /// The visitors give what the `Value` readers they replace gave.
+    #[test]
+    fn text_and_flag_visitors_match_the_value_readers() {
+        fn value_flag(v: &Value) -> Option<bool> {
+            match v {
+                Value::Bool(b) => Some(*b),
+                Value::Number(n) => n.as_i64().map(|n| n != 0),
+                Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" | "y" => Some(true),
+                    "false" | "0" | "no" | "n" => Some(false),
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        #[derive(serde::Deserialize)]
+        struct Both {
+            #[serde(deserialize_with = "text")]
+            t: Option<String>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Flag {
+            #[serde(deserialize_with = "flag")]
+            f: Option<bool>,
+        }
+        let inputs = [
+            "null",
+            "true",
+            "false",
+            "0",
+            "1",
+            "-1",
+            "42",
+            "18446744073709551615",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "1.5",
+            "1e3",
+            "1.0",
+            "-0.0",
+            "\"\"",
+            "\"  \"",
+            "\" x \"",
+            "\"Yes\"",
+            "\" N \"",
+            "\"TRUE\"",
+            "\"\\u00e9\\n\"",
+            "\"1\"",
+            "\"0\"",
+            "[]",
+            "[1,[2,{}]]",
+            "{}",
+            "{\"a\":[1,{\"b\":null}]}",
+        ];
+        for input in inputs {
+            let body = format!("{{\"t\":{input}}}");
+            let value: Value = serde_json::from_str::<Value>(&body).unwrap()["t"].clone();
+            let got: Both = serde_json::from_str(&body).unwrap();
+            assert_eq!(got.t, scalar_text(&value), "{input}");
+            let got: Flag = serde_json::from_str(&body.replace("\"t\"", "\"f\"")).unwrap();
+            assert_eq!(got.f, value_flag(&value), "{input}");
+        }
+        assert!(serde_json::from_str::<Both>("{\"t\":[1,}").is_err());
     }
 
     #[test]

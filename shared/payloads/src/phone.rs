@@ -207,6 +207,14 @@ pub struct PhoneNumber(String);
 const SENTINELS: &[&str] =
     &["na", "n/a", "null", "none", "unknown", "anonymous", "private", "phone number not available"];
 
+/// What `PhoneNumber::read` knows of its result's `is_valid`.
+enum Known {
+    Valid(bool),
+    /// `read(None, ..)` of the result's E.164 form, not yet checked.
+    Reading(Reading),
+    Nothing,
+}
+
 /// A number read the way `phonenumber::parse` reads it: calling code and
 /// national significant number (digits, leading zeros kept).
 #[derive(Debug)]
@@ -359,6 +367,24 @@ impl PhoneNumber {
     /// `09876543210`, `98765 43210`, `+1 (415) 555-0100`. Numbers without
     /// a country code are read in `region`.
     pub fn parse(raw: &str, region: PhoneRegion) -> Result<Self, PhoneError> {
+        Self::read(raw, region).map(|(number, _)| number)
+    }
+
+    /// `parse`, and whether the number is valid (`is_valid` of the result),
+    /// reusing what the reading already found: callers that need both never
+    /// read or match the number twice.
+    pub(crate) fn parse_with_validity(raw: &str, region: PhoneRegion) -> Result<(Self, bool), PhoneError> {
+        let (number, known) = Self::read(raw, region)?;
+        let valid = match known {
+            Known::Valid(valid) => valid,
+            Known::Reading(reading) => is_valid(&reading),
+            Known::Nothing => number.is_valid(),
+        };
+        Ok((number, valid))
+    }
+
+    /// `parse`, with what is known of the result's `is_valid`.
+    fn read(raw: &str, region: PhoneRegion) -> Result<(Self, Known), PhoneError> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return Err(PhoneError::Missing);
@@ -389,12 +415,24 @@ impl PhoneNumber {
         // reading is checked first: when it is invalid (or the same), the
         // region reading stands without checking it.
         let bare_digits = candidate.bytes().all(|b| b.is_ascii_digit()) && !candidate.starts_with('0');
+        // What is known of `read(None, "+{candidate}")`: the result's
+        // `is_valid` when the E.164 form is that very string.
+        let mut plus = Known::Nothing;
         let reading = if bare_digits {
             match read(None, &format!("+{candidate}")) {
-                Some(international) if international != reading && is_valid(&international) && !is_valid(&reading) => {
-                    international
+                Some(international) if international != reading => {
+                    let valid = is_valid(&international);
+                    plus = Known::Valid(valid);
+                    if valid && !is_valid(&reading) { international } else { reading }
                 }
-                _ => reading,
+                Some(international) => {
+                    plus = Known::Reading(international);
+                    reading
+                }
+                None => {
+                    plus = Known::Valid(false);
+                    reading
+                }
             }
         } else {
             reading
@@ -412,7 +450,8 @@ impl PhoneNumber {
         if national_len < min_national {
             return Err(PhoneError::ImpossibleLength);
         }
-        Ok(Self(e164))
+        let known = if bare_digits && e164[1..] == *candidate { plus } else { Known::Nothing };
+        Ok((Self(e164), known))
     }
 
     /// Compiles the few patterns an Indian number in E.164 and the bare

@@ -464,21 +464,22 @@ fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
 /// bare digits are otherwise read as international when that is valid, and
 /// are no number at all when neither reading is valid (never a guess).
 fn phone(raw: &str, region: PhoneRegion) -> Option<PhoneNumber> {
-    let national = PhoneNumber::parse(raw, region).ok();
-    if national.as_ref().is_some_and(is_valid) {
-        return national;
-    }
+    // Validity comes with the reading: no number is matched twice.
+    let national = match PhoneNumber::parse_with_validity(raw, region) {
+        Ok((number, true)) => return Some(number),
+        Ok((number, false)) => Some(number),
+        Err(_) => None,
+    };
     let trimmed = raw.trim();
     let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
     let bare = trimmed.chars().all(|c| c.is_ascii_digit() || " -().".contains(c)) && !digits.starts_with('0');
     if !bare {
         return national;
     }
-    PhoneNumber::parse(&format!("+{digits}"), region).ok().filter(is_valid)
-}
-
-fn is_valid(number: &PhoneNumber) -> bool {
-    number.is_valid()
+    match PhoneNumber::parse_with_validity(&format!("+{digits}"), region) {
+        Ok((number, true)) => Some(number),
+        _ => None,
+    }
 }
 
 fn put_text(attributes: &mut Map<String, Value>, name: &str, value: Option<String>) {

@@ -58,8 +58,27 @@ fn pattern(index: u16) -> &'static Regex {
     })
 }
 
-fn optional_pattern(index: u16) -> Option<&'static Regex> {
-    (index != NONE).then(|| pattern(index))
+/// A pattern that is plain digits (an IDD `00`, a national prefix `0`):
+/// the anchored regex matches exactly that prefix, so no regex is run.
+fn literal(index: u16) -> Option<&'static str> {
+    let source = PATTERN_SOURCES[usize::from(index)];
+    (!source.is_empty() && source.bytes().all(|b| b.is_ascii_digit())).then_some(source)
+}
+
+/// Where pattern `index`'s match at the start of `s` ends (`find`).
+fn match_end(index: u16, s: &str) -> Option<usize> {
+    match literal(index) {
+        Some(prefix) => s.starts_with(prefix).then_some(prefix.len()),
+        None => pattern(index).find(s).map(|m| m.end()),
+    }
+}
+
+/// Whether pattern `index` matches at the start of `s`.
+fn is_match(index: u16, s: &str) -> bool {
+    match literal(index) {
+        Some(prefix) => s.starts_with(prefix),
+        None => pattern(index).is_match(s),
+    }
 }
 
 fn has_length(mask: u32, len: usize) -> bool {
@@ -77,7 +96,7 @@ impl Region {
     /// `Descriptor::is_match` of the general descriptor.
     fn general_match(&self, national: &str) -> bool {
         (self.general_lengths == 0 || has_length(self.general_lengths, national.len()))
-            && pattern(self.general).is_match(national)
+            && is_match(self.general, national)
     }
 
     /// `validator::length(.., Type::Unknown)` is `TooShort`.
@@ -95,17 +114,18 @@ impl Region {
     /// `validator::number_type(..) != Type::Unknown`.
     fn valid(&self, national: &str) -> bool {
         let slot = self.valid[national.len().min(18)];
-        self.general_match(national) && slot != NONE && pattern(slot).is_match(national)
+        slot != NONE && self.general_match(national) && is_match(slot, national)
     }
 
     /// `helper::national_number` then the second strip of the national
     /// prefix that `parser::parse` makes.
     fn strip_national_prefix(&self, national: &str) -> String {
-        let mut out = match optional_pattern(self.prefix_for_parsing) {
-            None => national.to_owned(),
-            Some(re) => match self.transform {
-                None => re.find(national).map_or(national, |m| &national[m.end()..]).to_owned(),
-                Some(rule) => match re.captures(national) {
+        let mut out = match (self.prefix_for_parsing, self.transform) {
+            (NONE, _) => national.to_owned(),
+            (index, None) => match_end(index, national).map_or(national, |end| &national[end..]).to_owned(),
+            (index, Some(rule)) => {
+                let re = pattern(index);
+                match re.captures(national) {
                     None => national.to_owned(),
                     Some(caps) if caps.get(caps.len() - 1).is_none() => national[caps[0].len()..].to_owned(),
                     Some(_) => {
@@ -116,8 +136,8 @@ impl Region {
                             transformed.into_owned()
                         }
                     }
-                },
-            },
+                }
+            }
         };
         // Without a pattern for parsing, the library strips the national
         // prefix once in `national_number` and once more in `parse`.
@@ -141,9 +161,9 @@ fn source_for(code: u16, national: &str) -> Option<(&'static Region, bool)> {
     if let [only] = regions {
         return Some((only, false));
     }
-    regions.iter().find_map(|r| match optional_pattern(r.leading_digits) {
-        Some(leading) => leading.is_match(national).then_some((r, false)),
-        None => r.valid(national).then_some((r, true)),
+    regions.iter().find_map(|r| match r.leading_digits {
+        NONE => r.valid(national).then_some((r, true)),
+        leading => is_match(leading, national).then_some((r, false)),
     })
 }
 
@@ -304,7 +324,7 @@ fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
         code
     } else {
         let plus = raw_national.starts_with('+');
-        let idd = region.and_then(|r| optional_pattern(r.idd)).and_then(|re| re.find(&national)).map(|m| m.end());
+        let idd = region.filter(|r| r.idd != NONE).and_then(|r| match_end(r.idd, &national));
         let mut international = plus;
         if let Some(end) = idd
             && !national[end..].starts_with('0')

@@ -2,6 +2,7 @@
 //! arrive as numbers, `null` vs `""`, sentinels such as `"NA"`.
 
 use chrono::{DateTime, TimeZone, Utc};
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserializer;
@@ -143,6 +144,17 @@ pub fn scalar_text(v: &Value) -> Option<String> {
         _ => return None,
     };
     (!s.is_empty()).then_some(s)
+}
+
+/// `scalar_text` borrowing a string's trimmed text instead of copying it.
+pub fn scalar_str(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::String(s) => {
+            let s = s.trim();
+            (!s.is_empty()).then_some(Cow::Borrowed(s))
+        }
+        other => scalar_text(other).map(Cow::Owned),
+    }
 }
 
 /// `true`/`false`, `"true"`/`"false"`, `1`/`0`, `"yes"`/`"no"`; anything

@@ -40,13 +40,15 @@
 //! exact text as `raw`. An empty array or a non-object element makes the
 //! whole delivery undecodable (400).
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::{is_syntax_error, json_text};
 use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
-use crate::lenient::{is_sentinel, scalar_text};
+use crate::lenient::{is_sentinel, scalar_str};
 use crate::{
     CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
     PhoneRegion, Provider,
@@ -157,8 +159,8 @@ fn decode_error(err: &serde_json::Error) -> DecodeError {
 }
 
 /// First present, non-blank scalar among `keys`, as trimmed text.
-fn field(map: &Map<String, Value>, keys: &[&str]) -> Option<String> {
-    keys.iter().find_map(|k| map.get(*k).and_then(scalar_text))
+fn field<'a>(map: &'a Map<String, Value>, keys: &[&str]) -> Option<Cow<'a, str>> {
+    keys.iter().find_map(|k| map.get(*k).and_then(scalar_str))
 }
 
 /// Whether any of `keys` is present at all (even as `null`).
@@ -171,7 +173,7 @@ fn normalise(map: &Map<String, Value>, ctx: &ParseContext) -> Result<NormalisedE
     let kind = match raw_type.as_deref().map(normalise_event_type) {
         Some(t) if t == "post_call" || t == "postcall" => WavixKind::PostCall,
         Some(_) => WavixKind::OnCall,
-        None if POST_CALL_MARKERS.iter().any(|k| map.get(*k).and_then(scalar_text).is_some()) => WavixKind::PostCall,
+        None if POST_CALL_MARKERS.iter().any(|k| map.get(*k).and_then(scalar_str).is_some()) => WavixKind::PostCall,
         None => WavixKind::OnCall,
     };
     let event_type = match kind {
@@ -511,9 +513,9 @@ fn put_phone(attributes: &mut Map<String, Value>, name: &str, phone: Option<&Pho
     }
 }
 
-fn put_text(attributes: &mut Map<String, Value>, name: &str, value: Option<String>) {
-    if let Some(v) = value.filter(|v| !is_sentinel(v)) {
-        attributes.insert(name.into(), Value::from(v));
+fn put_text<S: AsRef<str> + Into<String>>(attributes: &mut Map<String, Value>, name: &str, value: Option<S>) {
+    if let Some(v) = value.filter(|v| !is_sentinel(v.as_ref())) {
+        attributes.insert(name.into(), Value::from(v.into()));
     }
 }
 
@@ -524,7 +526,7 @@ fn put_time(attributes: &mut Map<String, Value>, name: &str, at: Option<DateTime
 }
 
 /// Whole seconds from `6`, `"6"` or `"6.0"`; anything else is left out.
-fn put_seconds(attributes: &mut Map<String, Value>, name: &str, value: Option<String>) {
+fn put_seconds(attributes: &mut Map<String, Value>, name: &str, value: Option<Cow<'_, str>>) {
     let secs = value.and_then(|v| {
         v.parse::<u64>().ok().or_else(|| v.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64))
     });

@@ -23,6 +23,8 @@
 //! on the customer's number when a callback is due (no valid number:
 //! `Unreachable`, never a guess). Lenient elsewhere.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -31,7 +33,7 @@ use sha2::{Digest, Sha256};
 use super::json_text;
 use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
 use crate::event::rfc3339;
-use crate::lenient::{epoch_seconds, is_sentinel, scalar_text};
+use crate::lenient::{epoch_seconds, is_sentinel, scalar_str, scalar_text};
 use crate::{
     CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
     PhoneRegion, Provider,
@@ -195,8 +197,8 @@ impl<'a> Fields<'a> {
     }
 
     /// A payload field as meaningful text (no null, blank or `"NA"`).
-    fn text(&self, names: &[&str]) -> Option<String> {
-        self.get(names).and_then(scalar_text).filter(|s| !is_sentinel(s))
+    fn text(&self, names: &[&str]) -> Option<Cow<'a, str>> {
+        self.get(names).and_then(scalar_str).filter(|s| !is_sentinel(s))
     }
 
     fn has(&self, names: &[&str]) -> bool {
@@ -436,7 +438,7 @@ pub(crate) fn canonical_json(value: &Value) -> String {
 /// or epoch seconds/milliseconds as a number or a string. Years outside
 /// 2001-2100 are not event times.
 fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
-    let s = scalar_text(value)?;
+    let s = scalar_str(value)?;
     if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return epoch_seconds(&s).ok();
     }
@@ -482,9 +484,9 @@ fn phone(raw: &str, region: PhoneRegion) -> Option<PhoneNumber> {
     }
 }
 
-fn put_text(attributes: &mut Map<String, Value>, name: &str, value: Option<String>) {
+fn put_text(attributes: &mut Map<String, Value>, name: &str, value: Option<impl Into<String>>) {
     if let Some(v) = value {
-        attributes.insert(name.into(), Value::from(v));
+        attributes.insert(name.into(), Value::from(v.into()));
     }
 }
 

@@ -124,12 +124,12 @@ enum FieldValue<'a> {
 /// then wrapper objects, then (on POST) the query string.
 ///
 /// Lookups go through `index`, built on the first lookup: the fields'
-/// positions sorted by a hash of their key (then position), so each alias
-/// is a binary search over integers instead of a scan of every field.
+/// positions sorted by key (then position), so each alias is a binary
+/// search instead of a scan of every field.
 #[derive(Debug, Clone, Default)]
 struct Fields<'a> {
     list: Vec<(Cow<'a, str>, FieldValue<'a>)>,
-    index: OnceCell<Vec<(u64, u32)>>,
+    index: OnceCell<Vec<u32>>,
 }
 
 impl PartialEq for Fields<'_> {
@@ -157,14 +157,11 @@ impl<'a> Fields<'a> {
         self.list.extend(more);
     }
 
-    /// `(hash of the key, position in list)`, sorted: a lookup compares
-    /// integers, and strings only where the hashes are equal. Equal keys
-    /// are in list order.
-    fn index(&self) -> &[(u64, u32)] {
+    /// Positions in `list`, sorted by key; equal keys in list order.
+    fn index(&self) -> &[u32] {
         self.index.get_or_init(|| {
-            let mut index: Vec<(u64, u32)> =
-                self.list.iter().enumerate().map(|(i, (k, _))| (key_hash(k), i as u32)).collect();
-            index.sort_unstable();
+            let mut index: Vec<u32> = (0..self.list.len() as u32).collect();
+            index.sort_by(|&a, &b| self.list[a as usize].0.cmp(&self.list[b as usize].0));
             index
         })
     }
@@ -174,14 +171,8 @@ impl<'a> Fields<'a> {
     fn values<'f, 'n>(&'f self, aliases: &'n [&'n str]) -> impl Iterator<Item = &'f FieldValue<'a>> + use<'f, 'n, 'a> {
         let index = self.index();
         aliases.iter().flat_map(move |alias| {
-            let hash = key_hash(alias);
-            let start = index.partition_point(|&(h, _)| h < hash);
-            index[start..]
-                .iter()
-                .take_while(move |&&(h, _)| h == hash)
-                .map(|&(_, i)| &self.list[i as usize])
-                .filter(move |(k, _)| k == alias)
-                .map(|(_, v)| v)
+            let start = index.partition_point(|&i| *self.list[i as usize].0 < **alias);
+            index[start..].iter().map(|&i| &self.list[i as usize]).take_while(move |(k, _)| k == alias).map(|(_, v)| v)
         })
     }
 
@@ -231,11 +222,6 @@ impl<'a> Fields<'a> {
                 .collect(),
         }
     }
-}
-
-/// FNV-1a of a key, for `Fields`' index.
-fn key_hash(key: &str) -> u64 {
-    key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Text that Smartflo actually filled in: not blank, not a sentinel, not an

@@ -15,7 +15,6 @@
 //! callback's `requested_at` rejects the event.
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
@@ -122,58 +121,21 @@ enum FieldValue<'a> {
 
 /// The delivery's fields with normalised keys, in lookup order: top level,
 /// then wrapper objects, then (on POST) the query string.
-///
-/// Lookups go through `index`, built on the first lookup: the fields'
-/// positions sorted by key (then position), so each alias is a binary
-/// search instead of a scan of every field.
-#[derive(Debug, Clone, Default)]
-struct Fields<'a> {
-    list: Vec<(Cow<'a, str>, FieldValue<'a>)>,
-    index: OnceCell<Vec<u32>>,
-}
-
-impl PartialEq for Fields<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.list == other.list
-    }
-}
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Fields<'a>(Vec<(Cow<'a, str>, FieldValue<'a>)>);
 
 impl<'a> Fields<'a> {
-    fn with_capacity(n: usize) -> Self {
-        Self { list: Vec::with_capacity(n), index: OnceCell::new() }
-    }
-
     fn push(&mut self, key: Cow<'a, str>, value: FieldValue<'a>) {
         let key = match key {
             Cow::Borrowed(k) => normalise_key(k),
             Cow::Owned(k) => Cow::Owned(normalise_key(&k).into_owned()),
         };
-        self.index.take();
-        self.list.push((key, value));
+        self.0.push((key, value));
     }
 
-    fn extend(&mut self, more: impl IntoIterator<Item = (Cow<'a, str>, FieldValue<'a>)>) {
-        self.index.take();
-        self.list.extend(more);
-    }
-
-    /// Positions in `list`, sorted by key; equal keys in list order.
-    fn index(&self) -> &[u32] {
-        self.index.get_or_init(|| {
-            let mut index: Vec<u32> = (0..self.list.len() as u32).collect();
-            index.sort_by(|&a, &b| self.list[a as usize].0.cmp(&self.list[b as usize].0));
-            index
-        })
-    }
-
-    /// Every value under one of `aliases`, preferred alias first, then in
-    /// list order.
+    /// Every value under one of `aliases`, preferred alias first.
     fn values<'f, 'n>(&'f self, aliases: &'n [&'n str]) -> impl Iterator<Item = &'f FieldValue<'a>> + use<'f, 'n, 'a> {
-        let index = self.index();
-        aliases.iter().flat_map(move |alias| {
-            let start = index.partition_point(|&i| *self.list[i as usize].0 < **alias);
-            index[start..].iter().map(|&i| &self.list[i as usize]).take_while(move |(k, _)| k == alias).map(|(_, v)| v)
-        })
+        aliases.iter().flat_map(move |alias| self.0.iter().filter(move |(k, _)| k == alias).map(|(_, v)| v))
     }
 
     /// The first filled text under `aliases`.
@@ -353,7 +315,7 @@ fn parse_object_at(text: &str, depth: usize) -> Result<FieldValue<'_>, serde_jso
         return Err(too_deep());
     }
     let object: RawObject<'_> = serde_json::from_str(text)?;
-    let mut fields = Fields::with_capacity(object.0.len());
+    let mut fields = Fields(Vec::with_capacity(object.0.len()));
     for (k, raw) in object.0 {
         fields.push(k, parse_value_at(raw.get(), depth + 1)?);
     }
@@ -398,19 +360,19 @@ fn parse_value_at(text: &str, depth: usize) -> Result<FieldValue<'_>, serde_json
 fn with_wrappers(mut top: Fields<'_>) -> Fields<'_> {
     let wrapped: Vec<_> = WRAPPERS
         .iter()
-        .flat_map(|wrapper| top.list.iter().filter(move |(k, _)| k == wrapper))
+        .flat_map(|wrapper| top.0.iter().filter(move |(k, _)| k == wrapper))
         .filter_map(|(_, v)| match v {
-            FieldValue::Object(inner) => Some(inner.list.iter().cloned()),
+            FieldValue::Object(inner) => Some(inner.0.iter().cloned()),
             _ => None,
         })
         .flatten()
         .collect();
-    top.extend(wrapped);
+    top.0.extend(wrapped);
     top
 }
 
 fn query_fields(query: &[(String, String)]) -> Fields<'_> {
-    let mut fields = Fields::with_capacity(query.len());
+    let mut fields = Fields(Vec::with_capacity(query.len()));
     for (k, v) in query {
         fields.push(Cow::Borrowed(k), FieldValue::Text(Cow::Borrowed(v)));
     }
@@ -526,7 +488,7 @@ fn post_fields<'a>(delivery: &Delivery<'a>) -> Result<(String, Fields<'a>), Deco
         delivery.require_json()?;
     }
     if body_empty {
-        if query.list.is_empty() {
+        if query.0.is_empty() {
             return Err(if is_form { DecodeError::BadForm } else { DecodeError::NotJson("empty body".into()) });
         }
         return Ok((query_string(delivery.query), query));
@@ -544,7 +506,7 @@ fn post_fields<'a>(delivery: &Delivery<'a>) -> Result<(String, Fields<'a>), Deco
             Err(_) => return Err(DecodeError::WrongShape("expected a JSON object".into())),
         }
     };
-    fields.extend(query.list);
+    fields.0.extend(query.0);
     // The body is valid UTF-8 here (form and JSON both checked it).
     Ok((String::from_utf8_lossy(delivery.body).into_owned(), fields))
 }

@@ -283,19 +283,39 @@ class RuntimeApi:
 
 
 def ensure_moto() -> None:
-    if shutil.which("moto_server") is None:
-        print("installing moto[server] (local AWS emulator)...", file=sys.stderr)
+    missing = []
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        missing.append("moto[server]>=5.1,<6")
+    try:
+        import waitress  # noqa: F401
+    except ImportError:
+        missing.append("waitress>=3,<4")
+    if missing:
+        print(f"installing {', '.join(missing)} (local AWS emulator)...", file=sys.stderr)
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "moto[server]>=5.1,<6"],
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *missing],
             check=True,
         )
 
 
+# moto behind a keep-alive server (see scripts/moto_keepalive.py): moto_server
+# answers `Connection: close`, which would charge a TCP connect per AWS call
+# to the function. MOTO_SERVER=werkzeug measures with moto_server instead.
+MOTO_SERVER = os.environ.get("MOTO_SERVER", "waitress")
+# --pin: the CPU the function runs on (moto and this script use the others).
+PIN_CPU: int | None = None
+
+
 def start_moto() -> str:
     port = free_port()
-    moto = shutil.which("moto_server") or "moto_server"
+    if MOTO_SERVER == "werkzeug":
+        command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    else:
+        command = [sys.executable, str(ROOT / "scripts" / "moto_keepalive.py"), "127.0.0.1", str(port)]
     child = subprocess.Popen(
-        [moto, "-H", "127.0.0.1", "-p", str(port)],
+        command,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -446,6 +466,8 @@ def run_once(
     log = open(log_path, "ab")
     spawn_ns = time.perf_counter_ns()
     command = [str(binary)]
+    if PIN_CPU is not None:
+        command = ["taskset", "-c", str(PIN_CPU)] + command
     cg_prefix = LOG_DIR / f"callgrind-{function}"
     if callgrind:
         # Instruction counts: repeatable whatever else the machine is doing.
@@ -551,7 +573,18 @@ def main() -> int:
     ap.add_argument("--callgrind", action="store_true",
                     help="instead: one run per function under valgrind's callgrind, instructions per warm delivery "
                          "(repeatable on a busy machine); JSON to <target>/coldstart-callgrind.json")
+    ap.add_argument("--pin", action="store_true",
+                    help="run the function alone on the last CPU and moto + this script on the others, as in "
+                         "Lambda where the function has its core to itself (moto's Python otherwise evicts its "
+                         "caches between every call)")
     args = ap.parse_args()
+    if args.pin:
+        global PIN_CPU
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            ap.error("--pin needs at least 2 CPUs")
+        PIN_CPU = cpus[-1]
+        os.sched_setaffinity(0, set(cpus[:-1]))  # moto and the emulator inherit this
 
     atexit.register(_cleanup)
     signal.signal(signal.SIGTERM, _on_signal)
@@ -576,7 +609,7 @@ def main() -> int:
         (target / f"coldstart-{function}.log").unlink(missing_ok=True)
     report: dict = {
         "machine": {"cpus": os.cpu_count(), "uname": " ".join(os.uname()), "clk_tck": CLK_TCK},
-        "endpoint": "moto_server on 127.0.0.1 (plain HTTP)",
+        "endpoint": f"moto on 127.0.0.1 (plain HTTP, {MOTO_SERVER})",
         "runs": args.runs,
         "warm_n": args.warm,
         "functions": {},

@@ -15,6 +15,9 @@ pub struct ApiGatewayResponse {
     pub headers: BTreeMap<&'static str, String>,
     pub body: String,
     pub is_base64_encoded: bool,
+    /// Always empty; sent because clients of the format (cargo lambda's
+    /// emulator, aws_lambda_events) require the field.
+    pub cookies: Vec<String>,
 }
 
 fn status_code<S: Serializer>(status: &StatusCode, serializer: S) -> Result<S::Ok, S::Error> {
@@ -25,7 +28,7 @@ impl ApiGatewayResponse {
     /// A JSON answer.
     fn json(status: StatusCode, body: &serde_json::Value) -> Self {
         let headers = BTreeMap::from([("content-type", "application/json".to_owned())]);
-        Self { status_code: status, headers, body: body.to_string(), is_base64_encoded: false }
+        Self { status_code: status, headers, body: body.to_string(), is_base64_encoded: false, cookies: Vec::new() }
     }
 
     fn with_header(mut self, name: &'static str, value: &str) -> Self {
@@ -139,4 +142,32 @@ pub fn events_response(status: StatusCode, events: &[EventOutcome]) -> ApiGatewa
     };
     let response = ApiGatewayResponse::json(status, &serde_json::json!({"status": label, "events": events}));
     if status == StatusCode::SERVICE_UNAVAILABLE { response.with_header("retry-after", "5") } else { response }
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+
+    use super::*;
+
+    #[test]
+    fn a_response_reads_back_as_api_gateways_payload_2_response() {
+        // Arrange
+        let response = Failure::Decode(DecodeError::MethodNotAllowed("PUT".into())).into_response("POST");
+
+        // Act
+        let json = serde_json::to_string(&response).expect("serialises");
+        let read: ApiGatewayV2httpResponse = serde_json::from_str(&json).expect("the payload 2.0 response shape");
+
+        // Assert
+        assert_eq!(read.status_code, 405);
+        assert_eq!(read.headers.get("allow").and_then(|v| v.to_str().ok()), Some("POST"));
+        assert_eq!(read.headers.get("content-type").and_then(|v| v.to_str().ok()), Some("application/json"));
+        assert!(!read.is_base64_encoded);
+        let body: serde_json::Value = match read.body {
+            Some(lambda_http::Body::Text(text)) => serde_json::from_str(&text).expect("JSON body"),
+            other => panic!("a text body, got {other:?}"),
+        };
+        assert_eq!(body["error"], "method_not_allowed");
+    }
 }

@@ -9,78 +9,13 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
-use chrono::{DateTime, TimeZone, Utc};
 use payloads::providers::{CuriousThing, Smartflo, Truecaller, Wavix};
-use payloads::{CallbackTask, Delivery, ParseContext, ProviderParser};
+use payloads::{CallbackTask, ParseContext, ProviderParser};
 use serde_json::{Value, json};
 
-/// One recorded API Gateway request, read as the pipeline hands it over
-/// (the same reading as `benches/parsers.rs`).
-struct Recorded {
-    method: String,
-    path: String,
-    trigger: Option<String>,
-    query: Vec<(String, String)>,
-    content_type: Option<String>,
-    body: Vec<u8>,
-    received_at: DateTime<Utc>,
-}
-
-impl Recorded {
-    fn load(path: &Path) -> Self {
-        let text = std::fs::read_to_string(path).expect("read recorded event");
-        let event: Value = serde_json::from_str(&text).expect("recorded event is JSON");
-        let str_at = |pointer: &str| event.pointer(pointer).and_then(Value::as_str).map(str::to_owned);
-        let header = |name: &str| {
-            event["headers"]
-                .as_object()
-                .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
-                .and_then(|(_, v)| v.as_str())
-                .map(|v| v.trim().to_owned())
-        };
-        let raw_query = str_at("/rawQueryString").unwrap_or_default();
-        let query = form_urlencoded::parse(raw_query.as_bytes())
-            .filter(|(k, _)| k != "key")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        let content_type = header("content-type")
-            .map(|ct| ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
-            .filter(|ct| !ct.is_empty());
-        let body = match event.get("body").and_then(Value::as_str) {
-            None => Vec::new(),
-            Some(b) if event["isBase64Encoded"].as_bool() == Some(true) => {
-                base64::engine::general_purpose::STANDARD.decode(b).expect("base64 body")
-            }
-            Some(b) => b.as_bytes().to_vec(),
-        };
-        let received_at = event
-            .pointer("/requestContext/timeEpoch")
-            .and_then(Value::as_i64)
-            .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
-            .unwrap_or_else(|| Utc.with_ymd_and_hms(2025, 8, 1, 0, 0, 0).unwrap());
-        Self {
-            method: str_at("/requestContext/http/method").unwrap_or_else(|| "POST".into()).to_ascii_uppercase(),
-            path: str_at("/rawPath").unwrap_or_default(),
-            trigger: str_at("/pathParameters/trigger"),
-            query,
-            content_type,
-            body,
-            received_at,
-        }
-    }
-
-    fn delivery(&self) -> Delivery<'_> {
-        Delivery {
-            method: &self.method,
-            path: &self.path,
-            trigger: self.trigger.as_deref(),
-            query: &self.query,
-            content_type: self.content_type.as_deref(),
-            body: &self.body,
-        }
-    }
-}
+#[path = "support/recorded.rs"]
+mod recorded;
+use recorded::Recorded;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()

@@ -186,6 +186,12 @@ class RuntimeApi:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Buffered, flushed once per answer: headers and body leave in
+            # one write, as from Lambda's Runtime API. Written apart, the
+            # function reads the headers, is woken again for the body, and
+            # lambda_runtime drops the connection when the body of its
+            # response's 202 has not arrived yet (a reconnect per delivery).
+            wbufsize = 1 << 16
 
             def log_message(self, *args):
                 pass
@@ -288,10 +294,6 @@ def ensure_moto() -> None:
         import moto.server  # noqa: F401
     except ImportError:
         missing.append("moto[server]>=5.1,<6")
-    try:
-        import waitress  # noqa: F401
-    except ImportError:
-        missing.append("waitress>=3,<4")
     if missing:
         print(f"installing {', '.join(missing)} (local AWS emulator)...", file=sys.stderr)
         subprocess.run(
@@ -300,10 +302,11 @@ def ensure_moto() -> None:
         )
 
 
-# moto behind a keep-alive server (see scripts/moto_keepalive.py): moto_server
-# answers `Connection: close`, which would charge a TCP connect per AWS call
-# to the function. MOTO_SERVER=werkzeug measures with moto_server instead.
-MOTO_SERVER = os.environ.get("MOTO_SERVER", "waitress")
+# moto behind a server that answers as AWS does (see scripts/moto_keepalive.py):
+# moto_server answers `Connection: close` and writes headers and body apart,
+# which would charge a TCP connect and an extra wake-up per AWS call to the
+# function. MOTO_SERVER=werkzeug measures with moto_server instead.
+MOTO_SERVER = os.environ.get("MOTO_SERVER", "keepalive")
 # --pin: the CPU the function runs on (moto and this script use the others).
 PIN_CPU: int | None = None
 
@@ -432,8 +435,81 @@ def callgrind_instructions(path: Path) -> int:
     raise RuntimeError(f"no totals in {path}")
 
 
+def check_unauthorized(inv: Invocation) -> str | None:
+    if inv.kind != "response":
+        return f"runtime error: {inv.response[:200]!r}"
+    status = json.loads(inv.response).get("statusCode")
+    return None if status == 401 else f"status {status}, expected 401"
+
+
+def measure_series(api, child, function: str, events: list, check, callgrind: bool) -> dict:
+    """Delivers `events` one after another to the warm function; its CPU
+    (and instructions under callgrind) over the series, per delivery."""
+    # The function is blocked in GET /next: a quiet point to read its CPU.
+    time.sleep(0.05)
+    if callgrind:
+        subprocess.run(["callgrind_control", "--zero", str(child.pid)], check=True, capture_output=True)
+    sched0, ticks0 = proc_cpu_ns(child.pid)
+    user0, sys0 = proc_user_sys_ticks(child.pid)
+    latencies, failures = [], []
+    t0 = time.perf_counter_ns()
+    for event in events:
+        inv = api.invoke(event)
+        latencies.append((inv.done_ns - inv.handed_out_ns) / 1e6)
+        if (why := check(inv)) is not None:
+            failures.append(why)
+    wall = (time.perf_counter_ns() - t0) / 1e9
+    time.sleep(0.05)
+    sched1, ticks1 = proc_cpu_ns(child.pid)
+    user1, sys1 = proc_user_sys_ticks(child.pid)
+    n = len(events)
+    out = {
+        "n": n,
+        "failures": failures,
+        "latencies": latencies,
+        "wall_s": wall,
+        "cpu_us": (sched1 - sched0) / 1e3 / n,
+        "cpu_ticks_us": (ticks1 - ticks0) * 1e6 / CLK_TCK / n,
+        "user_share": (user1 - user0) / max(1, (user1 - user0) + (sys1 - sys0)),
+    }
+    if callgrind:
+        cg_prefix = LOG_DIR / f"callgrind-{function}"
+        subprocess.run(["callgrind_control", "--dump=series", str(child.pid)], check=True, capture_output=True)
+        dumps = sorted(LOG_DIR.glob(f"{cg_prefix.name}.{child.pid}.*"), key=lambda d: int(d.suffix[1:]))
+        if dumps:
+            out["instructions"] = callgrind_instructions(dumps[-1]) / n
+    return out
+
+
+def print_breakdown(function: str, breakdown: dict | None) -> None:
+    """CPU (and instructions) per delivery by number of AWS calls, and the
+    straight line through them: the floor without AWS calls, the cost of
+    one call."""
+    if not breakdown:
+        return
+    for kind, row in breakdown.items():
+        instr = f", {row['instructions'] / 1e6:.3f} M instructions" if "instructions" in row else ""
+        print(f"    {function} {kind}: {row['cpu_us']:.0f} us CPU{instr} per delivery "
+              f"({row['n']} deliveries, {row['failures']} failed)", file=sys.stderr, flush=True)
+    task, dup, unauth = (breakdown[k] for k in breakdown)
+    per_call = (task["cpu_us"] - dup["cpu_us"]) / 2
+    print(f"    {function}: per AWS call ~{per_call:.0f} us CPU (task - duplicate) / 2; "
+          f"no-call floor {unauth['cpu_us']:.0f} us", file=sys.stderr, flush=True)
+
+
+def series_summary(series: dict) -> dict:
+    keep = ("n", "cpu_us", "cpu_ticks_us", "user_share", "instructions")
+    return {k: series[k] for k in keep if k in series} | {"failures": len(series["failures"])}
+
+
 def run_once(
-    binary: Path, function: str, endpoint: str, n_warm: int, inline_tokens: bool, callgrind: bool = False
+    binary: Path,
+    function: str,
+    endpoint: str,
+    n_warm: int,
+    inline_tokens: bool,
+    callgrind: bool = False,
+    breakdown: bool = False,
 ) -> dict:
     stack = create_stack(endpoint)
     api = RuntimeApi()
@@ -497,40 +573,34 @@ def run_once(
             raise RuntimeError(f"{function}: first invocation failed: {why}")
         result["first_ms"] = (first.done_ns - first.handed_out_ns) / 1e6
         if n_warm:
-            # The function is now blocked in GET /next: a quiet point to read its CPU.
-            time.sleep(0.05)
-            if callgrind:
-                subprocess.run(["callgrind_control", "--zero", str(child.pid)], check=True, capture_output=True)
-            sched0, ticks0 = proc_cpu_ns(child.pid)
-            user0, sys0 = proc_user_sys_ticks(child.pid)
-            warm, failures = [], []
-            t0 = time.perf_counter_ns()
-            for event in events[1:]:
-                inv = api.invoke(event)
-                warm.append((inv.done_ns - inv.handed_out_ns) / 1e6)
-                if (why := check_response(inv)) is not None:
-                    failures.append(why)
-            wall = (time.perf_counter_ns() - t0) / 1e9
-            time.sleep(0.05)
-            sched1, ticks1 = proc_cpu_ns(child.pid)
-            user1, sys1 = proc_user_sys_ticks(child.pid)
-            if callgrind:
-                subprocess.run(["callgrind_control", "--dump=warm", str(child.pid)], check=True, capture_output=True)
-                dumps = sorted(LOG_DIR.glob(f"callgrind-{function}.{child.pid}.*"))
-                if dumps:
-                    result["warm_instructions_per_delivery"] = callgrind_instructions(dumps[-1]) / n_warm
+            series = measure_series(api, child, function, events[1:], check_response, callgrind)
             result.update(
                 warm_n=n_warm,
-                warm_failures=len(failures),
-                warm_failure_sample=failures[:3],
-                warm_median_ms=statistics.median(warm),
-                warm_p90_ms=pct(warm, 90),
-                warm_min_ms=min(warm),
-                warm_wall_s=wall,
-                cpu_us_per_delivery=(sched1 - sched0) / 1e3 / n_warm,
-                cpu_ticks_us_per_delivery=(ticks1 - ticks0) * 1e6 / CLK_TCK / n_warm,
-                user_share=(user1 - user0) / max(1, (user1 - user0) + (sys1 - sys0)),
+                warm_failures=len(series["failures"]),
+                warm_failure_sample=series["failures"][:3],
+                warm_median_ms=statistics.median(series["latencies"]),
+                warm_p90_ms=pct(series["latencies"], 90),
+                warm_min_ms=min(series["latencies"]),
+                warm_wall_s=series["wall_s"],
+                cpu_us_per_delivery=series["cpu_us"],
+                cpu_ticks_us_per_delivery=series["cpu_ticks_us"],
+                user_share=series["user_share"],
             )
+            if "instructions" in series:
+                result["warm_instructions_per_delivery"] = series["instructions"]
+            if breakdown:
+                # The same process, the same cache conditions: deliveries
+                # that make no AWS call (wrong token: 401) and one call (a
+                # redelivery: the conditional PutItem finds the record).
+                unauthorized = [json.loads(json.dumps(e).replace("dev-token-", "bad-token-")) for e in events[1:]]
+                duplicates = [events[-1]] * n_warm
+                result["breakdown"] = {
+                    "task (3 AWS calls)": series_summary(series),
+                    "duplicate (1 AWS call)": series_summary(
+                        measure_series(api, child, function, duplicates, check_response, callgrind)),
+                    "unauthorized (no AWS call)": series_summary(
+                        measure_series(api, child, function, unauthorized, check_unauthorized, callgrind)),
+                }
         result["peak_rss_kb"] = proc_status(child.pid, "VmHWM")
         result["rss_end_kb"] = proc_status(child.pid, "VmRSS")
     finally:
@@ -573,6 +643,9 @@ def main() -> int:
     ap.add_argument("--callgrind", action="store_true",
                     help="instead: one run per function under valgrind's callgrind, instructions per warm delivery "
                          "(repeatable on a busy machine); JSON to <target>/coldstart-callgrind.json")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="after the task deliveries, as many redeliveries (1 AWS call) and wrong-token deliveries "
+                         "(401, no AWS call) to the same process: the runtime loop's floor and the cost per AWS call")
     ap.add_argument("--pin", action="store_true",
                     help="run the function alone on the last CPU and moto + this script on the others, as in "
                          "Lambda where the function has its core to itself (moto's Python otherwise evicts its "
@@ -617,11 +690,13 @@ def main() -> int:
     if args.callgrind:
         results = {}
         for function in functions:
-            r = run_once(binaries[function], function, endpoint, args.warm, inline_tokens=False, callgrind=True)
+            r = run_once(binaries[function], function, endpoint, args.warm, inline_tokens=False, callgrind=True,
+                         breakdown=args.breakdown)
             results[function] = r
             print(f"{function:>14}: {r['warm_instructions_per_delivery'] / 1e6:7.3f} M instructions per warm task "
                   f"delivery (callgrind, {args.warm} deliveries); init {r.get('init_instructions', 0) / 1e6:.1f} M",
                   flush=True)
+            print_breakdown(function, r.get("breakdown"))
         out = Path(args.out) if args.out else target / "coldstart-callgrind.json"
         out.write_text(json.dumps(results, indent=2) + "\n")
         return 0
@@ -630,8 +705,9 @@ def main() -> int:
         binary = binaries[function]
         runs = []
         for i in range(args.runs):
-            r = run_once(binary, function, endpoint, args.warm, inline_tokens=False)
+            r = run_once(binary, function, endpoint, args.warm, inline_tokens=False, breakdown=args.breakdown)
             runs.append(r)
+            print_breakdown(function, r.get("breakdown"))
             print(f"  {function} run {i + 1}: init {r['init_ms']:.1f} ms, first {r['first_ms']:.1f} ms, "
                   f"warm median {r.get('warm_median_ms', 0):.2f} ms, cpu {r.get('cpu_us_per_delivery', 0):.0f} us, "
                   f"peak {r['peak_rss_kb'] / 1024:.1f} MiB", file=sys.stderr, flush=True)

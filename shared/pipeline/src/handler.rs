@@ -43,13 +43,15 @@ struct Slot {
     outcome: EventOutcome,
     /// A task to send, and whether a send must first be claimed.
     send: Option<(OutgoingTask, bool)>,
+    /// The number a new task will call, masked, for the event's log line.
+    masked_phone: Option<String>,
     failed: bool,
     metrics: Metrics,
 }
 
 impl Slot {
     fn new(outcome: EventOutcome) -> Self {
-        Self { pk: None, outcome, send: None, failed: false, metrics: Metrics::default() }
+        Self { pk: None, outcome, send: None, masked_phone: None, failed: false, metrics: Metrics::default() }
     }
 
     fn fail(&mut self, cause: &dyn std::fmt::Display) {
@@ -198,6 +200,7 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
                 event_type = slot.outcome.event_type.as_deref(),
                 outcome = ?slot.outcome.outcome,
                 task_id = slot.outcome.task_id.as_deref(),
+                phone = slot.masked_phone.as_deref(),
                 reason = slot.outcome.reason.as_deref(),
             );
         }
@@ -302,7 +305,7 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
                     warn!(outcome = "unreachable_callback", event_key = %event.event_key, reason = reason.as_str());
                 }
                 if let (Some(task), Some(request)) = (record.task, event.callback.request()) {
-                    info!(event_key = %event.event_key, task_id = %task.task_id, phone = %request.phone.masked(), "callback due");
+                    slot.masked_phone = Some(request.phone.masked());
                     slot.send = Some((task, false));
                 }
             }

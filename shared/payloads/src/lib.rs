@@ -16,7 +16,9 @@ pub mod stored_task;
 pub mod task;
 
 pub use delivery::{DecodeError, Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
-pub use event::{CallbackDecision, CallbackReason, CallbackRequest, CallbackWindow, NormalisedEvent, Provider};
+pub use event::{
+    Attributes, CallbackDecision, CallbackReason, CallbackRequest, CallbackWindow, NormalisedEvent, Provider,
+};
 pub use key::{EventKey, InvalidEventKey};
 pub use phone::{PhoneError, PhoneNumber, PhoneRegion};
 pub use stored_task::StoredTaskError;

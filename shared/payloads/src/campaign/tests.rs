@@ -1,5 +1,5 @@
 use chrono::DateTime;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::*;
 use crate::{CallbackDecision, CallbackReason, CallbackRequest, EventKey, NormalisedEvent, PhoneRegion, Provider};
@@ -699,7 +699,7 @@ fn task_with(context: Value, business_phone: Option<&str>) -> CallbackTask {
         event_key: EventKey::parse("3f0c2b1e-8d7a-4c55-9e21-0b6f5a4d3c2b").unwrap(),
         event_type: "cmb".into(),
         occurred_at: None,
-        attributes: Map::new(),
+        attributes: crate::Attributes::new(),
         callback: CallbackDecision::Due(Box::new(request)),
     };
     CallbackTask::for_event(&event).expect("a due callback yields a task")

@@ -35,7 +35,7 @@ use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejec
 use crate::event::rfc3339;
 use crate::lenient::{epoch_seconds, is_sentinel, scalar_str, scalar_text};
 use crate::{
-    CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
+    Attributes, CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
     PhoneRegion, Provider,
 };
 
@@ -299,11 +299,11 @@ fn normalise_element(value: &Value, hint: Option<Kind>, ctx: &ParseContext) -> R
         },
     };
 
-    let mut attributes = Map::new();
-    attributes.insert("key_source".into(), Value::from(key_source));
-    attributes.insert("event_type_source".into(), Value::from(source));
+    let mut attributes = Attributes::new();
+    attributes.insert("key_source", Value::from(key_source));
+    attributes.insert("event_type_source", Value::from(source));
     if let Some(name) = declared.filter(|d| d != &event_type) {
-        attributes.insert("event_type_raw".into(), Value::from(name));
+        attributes.insert("event_type_raw", Value::from(name));
     }
     put_text(&mut attributes, "campaign_id", fields.text(CAMPAIGN_ID));
     put_text(&mut attributes, "campaign_name", fields.text(CAMPAIGN_NAME));
@@ -484,21 +484,21 @@ fn phone(raw: &str, region: PhoneRegion) -> Option<PhoneNumber> {
     }
 }
 
-fn put_text(attributes: &mut Map<String, Value>, name: &str, value: Option<impl Into<String>>) {
+fn put_text(attributes: &mut Attributes, name: &'static str, value: Option<impl Into<String>>) {
     if let Some(v) = value {
-        attributes.insert(name.into(), Value::from(v.into()));
+        attributes.insert(name, Value::from(v.into()));
     }
 }
 
-fn put_phone(attributes: &mut Map<String, Value>, name: &str, phone: Option<PhoneNumber>) {
+fn put_phone(attributes: &mut Attributes, name: &'static str, phone: Option<PhoneNumber>) {
     if let Some(p) = phone {
-        attributes.insert(name.into(), Value::from(p.as_str()));
+        attributes.insert(name, Value::from(p.as_str()));
     }
 }
 
-fn put_time(attributes: &mut Map<String, Value>, name: &str, at: Option<DateTime<Utc>>) {
+fn put_time(attributes: &mut Attributes, name: &'static str, at: Option<DateTime<Utc>>) {
     if let Some(at) = at {
-        attributes.insert(name.into(), Value::from(rfc3339(at)));
+        attributes.insert(name, Value::from(rfc3339(at)));
     }
 }
 
@@ -536,7 +536,7 @@ fn call_complete(
     fields: &Fields<'_>,
     occurred_at: Option<DateTime<Utc>>,
     ctx: &ParseContext,
-    attributes: &mut Map<String, Value>,
+    attributes: &mut Attributes,
 ) -> CallbackDecision {
     let region = ctx.default_region;
     let customer = fields.text(PHONE).and_then(|p| phone(&p, region));
@@ -558,13 +558,13 @@ fn call_complete(
     put_time(attributes, "started_at", started_at);
     put_time(attributes, "ended_at", ended_at);
     if let Some(duration) = duration_seconds(fields) {
-        attributes.insert("duration_seconds".into(), duration);
+        attributes.insert("duration_seconds", duration);
     }
     if let Some(Value::Array(flow)) = fields.get(FLOW) {
-        attributes.insert("flow_steps".into(), Value::from(flow.len()));
+        attributes.insert("flow_steps", Value::from(flow.len()));
     }
-    attributes.insert("requests".into(), Value::from(requests));
-    attributes.insert("human_support_requested".into(), Value::from(human));
+    attributes.insert("requests", Value::from(requests));
+    attributes.insert("human_support_requested", Value::from(human));
 
     if !human {
         return CallbackDecision::NotDue;
@@ -601,7 +601,7 @@ fn call_complete(
 
 /// SMS: numbers (E.164) and the message's length, not its text. Who is the
 /// customer follows from the direction, when the type says it.
-fn sms(fields: &Fields<'_>, kind: Kind, region: PhoneRegion, attributes: &mut Map<String, Value>) {
+fn sms(fields: &Fields<'_>, kind: Kind, region: PhoneRegion, attributes: &mut Attributes) {
     let from = fields.text(FROM).and_then(|p| phone(&p, region));
     let to = fields.text(TO).and_then(|p| phone(&p, region));
     let (customer, business) = match kind {
@@ -614,7 +614,7 @@ fn sms(fields: &Fields<'_>, kind: Kind, region: PhoneRegion, attributes: &mut Ma
     put_phone(attributes, "customer_phone", customer);
     put_phone(attributes, "business_phone", business);
     if let Some(message) = fields.get(MESSAGE).and_then(Value::as_str) {
-        attributes.insert("message_length".into(), Value::from(message.chars().count()));
+        attributes.insert("message_length", Value::from(message.chars().count()));
     }
     put_text(attributes, "status", fields.text(STATUS));
 }

@@ -24,10 +24,10 @@ use serde_json::{Map, Value};
 
 use super::is_syntax_error;
 use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
-use crate::event::rfc3339;
+use crate::event::{SetField, rfc3339};
 use crate::lenient::{epoch_seconds, is_sentinel};
 use crate::{
-    CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
+    Attributes, CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
     PhoneRegion, Provider,
 };
 
@@ -570,7 +570,7 @@ fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> 
     let status = fields.text(STATUS);
     let (agent_name, agent_number) = agent_of(fields, region);
 
-    let mut attributes = Map::new();
+    let mut attributes = Attributes::new();
     put(&mut attributes, "call_id", call_id);
     put(&mut attributes, "uuid", uuid);
     put(&mut attributes, "direction", direction.as_deref());
@@ -583,7 +583,7 @@ fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> 
     put(&mut attributes, "agent_name", agent_name.as_deref());
     for (name, at) in [("start_time", start), ("answer_time", answer), ("end_time", end), ("dtmf_time", date)] {
         if let Some(at) = at {
-            attributes.insert(name.into(), Value::from(rfc3339(at)));
+            attributes.insert(name, Value::from(rfc3339(at)));
         }
     }
     if is_dtmf || digit.is_some() {
@@ -594,11 +594,11 @@ fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> 
     }
     for (name, aliases) in SECONDS_ATTRIBUTES {
         if let Some(n) = fields.text(aliases).and_then(|s| s.parse::<f64>().ok()).filter(|n| n.is_finite()) {
-            attributes.insert((*name).into(), Value::from(n.round() as i64));
+            attributes.insert(name, Value::from(n.round() as i64));
         }
     }
     if let Some(connected) = fields.text(&["call_connected"]).and_then(flag) {
-        attributes.insert("call_connected".into(), Value::from(connected));
+        attributes.insert("call_connected", Value::from(connected));
     }
     if let Some(circle) = fields.object(&["billing_circle"]) {
         put(&mut attributes, "telecom_operator", circle.text(&["operator", "telecom_operator"]));
@@ -608,7 +608,7 @@ fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> 
     let missed =
         MISSED_TRIGGERS.contains(&trigger) || (trigger == "call-hangup" && status.is_some_and(status_says_missed));
     if trigger.contains("hangup") || trigger.contains("missed") {
-        attributes.insert("missed".into(), Value::from(missed));
+        attributes.insert("missed", Value::from(missed));
     }
 
     let callback = if missed {
@@ -674,15 +674,15 @@ const SECONDS_ATTRIBUTES: &[(&str, &[&str])] = &[
     ("agent_ring_time", &["agent_ring_time"]),
 ];
 
-fn put(map: &mut Map<String, Value>, name: &str, value: Option<&str>) {
+fn put(map: &mut impl SetField, name: &'static str, value: Option<&str>) {
     if let Some(v) = value {
-        map.insert(name.into(), Value::from(v));
+        map.set_field(name, Value::from(v));
     }
 }
 
-fn put_phone(map: &mut Map<String, Value>, name: &str, phone: Option<&PhoneNumber>) {
+fn put_phone(map: &mut impl SetField, name: &'static str, phone: Option<&PhoneNumber>) {
     if let Some(p) = phone {
-        map.insert(name.into(), Value::from(p.as_str()));
+        map.set_field(name, Value::from(p.as_str()));
     }
 }
 

@@ -50,7 +50,7 @@ use super::{is_syntax_error, json_text};
 use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
 use crate::lenient::{is_sentinel, scalar_str};
 use crate::{
-    CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
+    Attributes, CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
     PhoneRegion, Provider,
 };
 
@@ -186,12 +186,12 @@ fn normalise(map: &Map<String, Value>, ctx: &ParseContext) -> Result<NormalisedE
 
     let uuid = call_uuid(map).map_err(|(reason, detail)| reject(reason, detail))?;
     let region = ctx.default_region;
-    let mut attributes = Map::new();
-    attributes.insert("kind".into(), Value::from(kind.as_str()));
-    attributes.insert("uuid".into(), Value::from(uuid.as_str()));
+    let mut attributes = Attributes::new();
+    attributes.insert("kind", Value::from(kind.as_str()));
+    attributes.insert("uuid", Value::from(uuid.as_str()));
     let direction = Direction::read(map);
     if let Some(d) = direction.as_attribute() {
-        attributes.insert("direction".into(), Value::from(d));
+        attributes.insert("direction", Value::from(d));
     }
     let caller = phone(field(map, FROM).as_deref(), region);
     let called = phone(field(map, TO).as_deref(), region);
@@ -207,7 +207,7 @@ fn normalise(map: &Map<String, Value>, ctx: &ParseContext) -> Result<NormalisedE
                 .ok_or_else(|| reject("invalid_timestamp", "event_time is not an ISO 8601 or epoch timestamp"))?;
             let key = EventKey::join([uuid.as_str(), event_type.as_str(), key_time(at).as_str()])
                 .map_err(|e| reject("invalid_event_key", &e.to_string()))?;
-            attributes.insert("event_time".into(), Value::from(key_time(at)));
+            attributes.insert("event_time", Value::from(key_time(at)));
             let answered = on_call_attributes(map, &event_type, &mut attributes);
             (event_type, key, Some(at), answered)
         }
@@ -222,7 +222,7 @@ fn normalise(map: &Map<String, Value>, ctx: &ParseContext) -> Result<NormalisedE
                 ),
             };
             if let Some(at) = date {
-                attributes.insert("date".into(), Value::from(key_time(at)));
+                attributes.insert("date", Value::from(key_time(at)));
             }
             let answered = post_call_attributes(map, &mut attributes);
             let ended = optional_time(map, CALL_COMPLETED);
@@ -231,14 +231,14 @@ fn normalise(map: &Map<String, Value>, ctx: &ParseContext) -> Result<NormalisedE
     };
 
     if kind == WavixKind::OnCall && !KNOWN_ON_CALL_TYPES.contains(&event_type.as_str()) {
-        attributes.insert("unknown_event_type".into(), Value::from(true));
+        attributes.insert("unknown_event_type", Value::from(true));
     }
     let missed = answered.map(|a| !a && direction == Direction::Inbound);
     if let Some(a) = answered {
-        attributes.insert("answered".into(), Value::from(a));
+        attributes.insert("answered", Value::from(a));
     }
     if let Some(m) = missed {
-        attributes.insert("missed".into(), Value::from(m));
+        attributes.insert("missed", Value::from(m));
     }
 
     let callback = if missed == Some(true) && kind == MISSED_CALL_TASK_SOURCE {
@@ -319,13 +319,13 @@ impl Direction {
 
 /// On-call attributes; returns whether the call was answered when this
 /// event ends the call (`None` for events that do not end it).
-fn on_call_attributes(map: &Map<String, Value>, event_type: &str, attributes: &mut Map<String, Value>) -> Option<bool> {
+fn on_call_attributes(map: &Map<String, Value>, event_type: &str, attributes: &mut Attributes) -> Option<bool> {
     put_time(attributes, "call_started", optional_time(map, CALL_STARTED));
     let answered_at = optional_time(map, CALL_ANSWERED);
     put_time(attributes, "call_answered", answered_at);
     put_time(attributes, "call_completed", optional_time(map, CALL_COMPLETED));
     if let Some(flag) = map.get("machine_detected").and_then(flag) {
-        attributes.insert("machine_detected".into(), Value::from(flag));
+        attributes.insert("machine_detected", Value::from(flag));
     }
     put_text(attributes, "tag", field(map, &["tag"]));
     event_payload_attributes(map.get("event_payload"), attributes);
@@ -342,7 +342,7 @@ fn on_call_attributes(map: &Map<String, Value>, event_type: &str, attributes: &m
 
 /// Post-call attributes; returns whether the call was answered, when the
 /// payload says so.
-fn post_call_attributes(map: &Map<String, Value>, attributes: &mut Map<String, Value>) -> Option<bool> {
+fn post_call_attributes(map: &Map<String, Value>, attributes: &mut Attributes) -> Option<bool> {
     let disposition = field(map, DISPOSITION).map(|d| d.to_ascii_lowercase().replace([' ', '-'], "_"));
     put_text(attributes, "disposition", disposition.clone());
     put_seconds(attributes, "duration", field(map, &["duration"]));
@@ -355,7 +355,7 @@ fn post_call_attributes(map: &Map<String, Value>, attributes: &mut Map<String, V
     put_text(attributes, "sip_trunk", field(map, &["sip_trunk"]));
     put_text(attributes, "answered_by", field(map, &["answered_by"]));
     if let Some(parent) = field(map, &["parent_uuid"]).and_then(|p| uuid::Uuid::try_parse(&p).ok()) {
-        attributes.insert("parent_uuid".into(), Value::from(parent.hyphenated().to_string()));
+        attributes.insert("parent_uuid", Value::from(parent.hyphenated().to_string()));
     }
     let answered_at = optional_time(map, CALL_ANSWERED);
     put_time(attributes, "call_answered", answered_at);
@@ -378,7 +378,7 @@ fn post_call_attributes(map: &Map<String, Value>, attributes: &mut Map<String, V
 /// digits (they can be PINs or card numbers): `{type, payload{...}}`
 /// (2025-12 and later), `{in_call_event, in_call_event_data{...}}` (legacy),
 /// either as a JSON-encoded string, `null`, or a bare string.
-fn event_payload_attributes(value: Option<&Value>, attributes: &mut Map<String, Value>) {
+fn event_payload_attributes(value: Option<&Value>, attributes: &mut Attributes) {
     let decoded;
     let object = match value {
         Some(Value::Object(o)) => o,
@@ -411,7 +411,7 @@ fn event_payload_attributes(value: Option<&Value>, attributes: &mut Map<String, 
     put_text(attributes, "payload_reason", field(inner, &["reason"]));
     put_text(attributes, "playback_id", field(inner, &["playback_id"]));
     if let Some(digits) = field(inner, &["digits"]) {
-        attributes.insert("digits_count".into(), Value::from(digits.chars().filter(char::is_ascii_digit).count()));
+        attributes.insert("digits_count", Value::from(digits.chars().filter(char::is_ascii_digit).count()));
     }
 }
 
@@ -507,31 +507,31 @@ fn phone(raw: Option<&str>, region: PhoneRegion) -> Option<PhoneNumber> {
     PhoneNumber::parse(&candidate, region).ok()
 }
 
-fn put_phone(attributes: &mut Map<String, Value>, name: &str, phone: Option<&PhoneNumber>) {
+fn put_phone(attributes: &mut Attributes, name: &'static str, phone: Option<&PhoneNumber>) {
     if let Some(p) = phone {
-        attributes.insert(name.into(), Value::from(p.as_str()));
+        attributes.insert(name, Value::from(p.as_str()));
     }
 }
 
-fn put_text<S: AsRef<str> + Into<String>>(attributes: &mut Map<String, Value>, name: &str, value: Option<S>) {
+fn put_text<S: AsRef<str> + Into<String>>(attributes: &mut Attributes, name: &'static str, value: Option<S>) {
     if let Some(v) = value.filter(|v| !is_sentinel(v.as_ref())) {
-        attributes.insert(name.into(), Value::from(v.into()));
+        attributes.insert(name, Value::from(v.into()));
     }
 }
 
-fn put_time(attributes: &mut Map<String, Value>, name: &str, at: Option<DateTime<Utc>>) {
+fn put_time(attributes: &mut Attributes, name: &'static str, at: Option<DateTime<Utc>>) {
     if let Some(at) = at {
-        attributes.insert(name.into(), Value::from(key_time(at)));
+        attributes.insert(name, Value::from(key_time(at)));
     }
 }
 
 /// Whole seconds from `6`, `"6"` or `"6.0"`; anything else is left out.
-fn put_seconds(attributes: &mut Map<String, Value>, name: &str, value: Option<Cow<'_, str>>) {
+fn put_seconds(attributes: &mut Attributes, name: &'static str, value: Option<Cow<'_, str>>) {
     let secs = value.and_then(|v| {
         v.parse::<u64>().ok().or_else(|| v.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64))
     });
     if let Some(s) = secs {
-        attributes.insert(name.into(), Value::from(s));
+        attributes.insert(name, Value::from(s));
     }
 }
 
@@ -852,7 +852,7 @@ mod tests {
         assert_eq!(attr(&e, "payload_type"), Some(&json!("collect_completed")));
         assert_eq!(attr(&e, "payload_reason"), Some(&json!("collected")));
         assert_eq!(attr(&e, "digits_count"), Some(&json!(4)));
-        assert!(!Value::Object(e.attributes.clone()).to_string().contains("4321"));
+        assert!(!Value::Object(e.attributes.to_map()).to_string().contains("4321"));
     }
 
     #[test]
@@ -867,7 +867,7 @@ mod tests {
         assert_eq!(attr(&e, "payload_type"), Some(&json!("collect")));
         assert_eq!(attr(&e, "payload_status"), Some(&json!("completed")));
         assert_eq!(attr(&e, "digits_count"), Some(&json!(6)));
-        assert!(!Value::Object(e.attributes.clone()).to_string().contains("987654"));
+        assert!(!Value::Object(e.attributes.to_map()).to_string().contains("987654"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod campaign;
 pub mod delivery;
 pub mod event;
+mod fields;
 pub mod key;
 pub mod lenient;
 pub mod phone;

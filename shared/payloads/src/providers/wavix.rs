@@ -43,11 +43,13 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use serde::de::DeserializeSeed;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::{is_syntax_error, json_text};
 use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
+use crate::fields::{Kind, Members, ObjectSeed, Scalar, Shape, slots};
 use crate::lenient::{is_sentinel, scalar_str};
 use crate::{
     Attributes, CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
@@ -99,23 +101,96 @@ pub const KNOWN_ON_CALL_TYPES: &[&str] = &[
     "in_call_event",
 ];
 
+/// Every member name Wavix's parser reads, each with a slot in [`Body`].
+const NAMES: [&str; 51] = [
+    "uuid",
+    "id",
+    "call_id",
+    "call_uuid",
+    "event_type",
+    "event",
+    "event_time",
+    "event_timestamp",
+    "timestamp",
+    "from",
+    "caller",
+    "from_number",
+    "caller_id",
+    "ani",
+    "to",
+    "callee",
+    "to_number",
+    "called",
+    "dnis",
+    "direction",
+    "call_direction",
+    "call_started",
+    "started_at",
+    "start_time",
+    "call_answered",
+    "answered_at",
+    "answer_time",
+    "call_completed",
+    "call_finished",
+    "call_ended",
+    "ended_at",
+    "end_time",
+    "disposition",
+    "call_disposition",
+    "status",
+    "date",
+    "call_date",
+    "billsec",
+    "bill_sec",
+    "billable_seconds",
+    "charge",
+    "per_minute",
+    "machine_detected",
+    "tag",
+    "event_payload",
+    "duration",
+    "forward_fee",
+    "destination",
+    "sip_trunk",
+    "answered_by",
+    "parent_uuid",
+];
+const KINDS: [Kind; NAMES.len()] = {
+    let mut kinds = [Kind::Scalar; NAMES.len()];
+    kinds[slots(["event_payload"], &NAMES)[0]] = Kind::Value;
+    kinds
+};
+
 // Field names by meaning, current name first, then the names older doc
 // versions, SDKs and consumers use (docs/providers/wavix.md).
-const CALL_ID: &[&str] = &["uuid", "id", "call_id", "call_uuid"];
-const EVENT_TYPE: &[&str] = &["event_type", "event"];
-const EVENT_TIME: &[&str] = &["event_time", "event_timestamp", "timestamp"];
-const FROM: &[&str] = &["from", "caller", "from_number", "caller_id", "ani"];
-const TO: &[&str] = &["to", "callee", "to_number", "called", "dnis"];
-const DIRECTION: &[&str] = &["direction", "call_direction"];
-const CALL_STARTED: &[&str] = &["call_started", "started_at", "start_time"];
-const CALL_ANSWERED: &[&str] = &["call_answered", "answered_at", "answer_time"];
-const CALL_COMPLETED: &[&str] = &["call_completed", "call_finished", "call_ended", "ended_at", "end_time"];
-const DISPOSITION: &[&str] = &["disposition", "call_disposition", "status"];
-const POST_CALL_DATE: &[&str] = &["date", "call_date"];
-const BILLSEC: &[&str] = &["billsec", "bill_sec", "billable_seconds"];
+const CALL_ID: &[usize] = &slots(["uuid", "id", "call_id", "call_uuid"], &NAMES);
+const EVENT_TYPE: &[usize] = &slots(["event_type", "event"], &NAMES);
+const EVENT_TIME: &[usize] = &slots(["event_time", "event_timestamp", "timestamp"], &NAMES);
+const FROM: &[usize] = &slots(["from", "caller", "from_number", "caller_id", "ani"], &NAMES);
+const TO: &[usize] = &slots(["to", "callee", "to_number", "called", "dnis"], &NAMES);
+const DIRECTION: &[usize] = &slots(["direction", "call_direction"], &NAMES);
+const CALL_STARTED: &[usize] = &slots(["call_started", "started_at", "start_time"], &NAMES);
+const CALL_ANSWERED: &[usize] = &slots(["call_answered", "answered_at", "answer_time"], &NAMES);
+const CALL_COMPLETED: &[usize] =
+    &slots(["call_completed", "call_finished", "call_ended", "ended_at", "end_time"], &NAMES);
+const DISPOSITION: &[usize] = &slots(["disposition", "call_disposition", "status"], &NAMES);
+const POST_CALL_DATE: &[usize] = &slots(["date", "call_date"], &NAMES);
+const BILLSEC: &[usize] = &slots(["billsec", "bill_sec", "billable_seconds"], &NAMES);
 /// Fields only a post-call (CDR) payload has; they identify one that
 /// carries no `event_type`.
-const POST_CALL_MARKERS: &[&str] = &["disposition", "call_disposition", "charge", "per_minute", "billsec"];
+const POST_CALL_MARKERS: &[usize] =
+    &slots(["disposition", "call_disposition", "charge", "per_minute", "billsec"], &NAMES);
+const MACHINE_DETECTED: usize = slots(["machine_detected"], &NAMES)[0];
+const EVENT_PAYLOAD: usize = slots(["event_payload"], &NAMES)[0];
+const TAG: &[usize] = &slots(["tag"], &NAMES);
+const DURATION: &[usize] = &slots(["duration"], &NAMES);
+const CHARGE: &[usize] = &slots(["charge"], &NAMES);
+const PER_MINUTE: &[usize] = &slots(["per_minute"], &NAMES);
+const FORWARD_FEE: &[usize] = &slots(["forward_fee"], &NAMES);
+const DESTINATION: &[usize] = &slots(["destination"], &NAMES);
+const SIP_TRUNK: &[usize] = &slots(["sip_trunk"], &NAMES);
+const ANSWERED_BY: &[usize] = &slots(["answered_by"], &NAMES);
+const PARENT_UUID: &[usize] = &slots(["parent_uuid"], &NAMES);
 
 impl ProviderParser for Wavix {
     fn provider(&self) -> Provider {
@@ -129,9 +204,11 @@ impl ProviderParser for Wavix {
         if body.trim_start().starts_with('[') {
             return parse_batch(body, ctx);
         }
-        match serde_json::from_str::<Value>(body) {
-            Ok(Value::Object(map)) => Ok(vec![ParsedEvent { raw: body.to_owned(), outcome: normalise(&map, ctx) }]),
-            Ok(_) => Err(DecodeError::WrongShape("expected a JSON object".into())),
+        match read(body) {
+            Ok(Shape::Object(members)) => {
+                Ok(vec![ParsedEvent { raw: body.to_owned(), outcome: normalise(&Body(members), ctx) }])
+            }
+            Ok(Shape::Other) => Err(DecodeError::WrongShape("expected a JSON object".into())),
             Err(err) => Err(decode_error(&err)),
         }
     }
@@ -145,8 +222,10 @@ fn parse_batch(body: &str, ctx: &ParseContext) -> Result<Vec<ParsedEvent>, Decod
     elements
         .into_iter()
         .enumerate()
-        .map(|(index, element)| match serde_json::from_str::<Value>(element.get()) {
-            Ok(Value::Object(map)) => Ok(ParsedEvent { raw: element.get().to_owned(), outcome: normalise(&map, ctx) }),
+        .map(|(index, element)| match read(element.get()) {
+            Ok(Shape::Object(members)) => {
+                Ok(ParsedEvent { raw: element.get().to_owned(), outcome: normalise(&Body(members), ctx) })
+            }
             _ => Err(DecodeError::WrongShape(format!("array element {index} is not a JSON object"))),
         })
         .collect()
@@ -158,22 +237,36 @@ fn decode_error(err: &serde_json::Error) -> DecodeError {
     if is_syntax_error(err) { DecodeError::NotJson(at) } else { DecodeError::WrongShape(at) }
 }
 
-/// First present, non-blank scalar among `keys`, as trimmed text.
-fn field<'a>(map: &'a Map<String, Value>, keys: &[&str]) -> Option<Cow<'a, str>> {
-    keys.iter().find_map(|k| map.get(*k).and_then(scalar_str))
+/// One JSON text read in one pass into the members Wavix's parser uses
+/// (what `serde_json::from_str::<Value>` would accept or refuse, the same).
+fn read(text: &str) -> Result<Shape<'_, { NAMES.len() }>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let shape = ObjectSeed { names: &NAMES, kinds: &KINDS }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(shape)
 }
 
-/// Whether any of `keys` is present at all (even as `null`).
-fn present_key(map: &Map<String, Value>, keys: &[&str]) -> bool {
-    keys.iter().any(|k| map.contains_key(*k))
+/// The members of one Wavix event object, by slot of [`NAMES`].
+struct Body<'de>(Members<'de, { NAMES.len() }>);
+
+impl Body<'_> {
+    /// First present, non-blank scalar among `slots`, as trimmed text.
+    fn field(&self, slots: &[usize]) -> Option<Cow<'_, str>> {
+        slots.iter().find_map(|&i| self.0.get(i).and_then(Scalar::text))
+    }
+
+    /// Whether any of `slots` is present at all (even as `null`).
+    fn present(&self, slots: &[usize]) -> bool {
+        slots.iter().any(|&i| self.0.get(i).is_some())
+    }
 }
 
-fn normalise(map: &Map<String, Value>, ctx: &ParseContext) -> Result<NormalisedEvent, Rejection> {
-    let raw_type = field(map, EVENT_TYPE);
+fn normalise(map: &Body<'_>, ctx: &ParseContext) -> Result<NormalisedEvent, Rejection> {
+    let raw_type = map.field(EVENT_TYPE);
     let kind = match raw_type.as_deref().map(normalise_event_type) {
         Some(t) if t == "post_call" || t == "postcall" => WavixKind::PostCall,
         Some(_) => WavixKind::OnCall,
-        None if POST_CALL_MARKERS.iter().any(|k| map.get(*k).and_then(scalar_str).is_some()) => WavixKind::PostCall,
+        None if POST_CALL_MARKERS.iter().any(|&i| map.0.get(i).and_then(Scalar::text).is_some()) => WavixKind::PostCall,
         None => WavixKind::OnCall,
     };
     let event_type = match kind {
@@ -193,16 +286,15 @@ fn normalise(map: &Map<String, Value>, ctx: &ParseContext) -> Result<NormalisedE
     if let Some(d) = direction.as_attribute() {
         attributes.insert("direction", Value::from(d));
     }
-    let caller = phone(field(map, FROM).as_deref(), region);
-    let called = phone(field(map, TO).as_deref(), region);
+    let caller = phone(map.field(FROM).as_deref(), region);
+    let called = phone(map.field(TO).as_deref(), region);
     put_phone(&mut attributes, "from", caller.as_ref());
     put_phone(&mut attributes, "to", called.as_ref());
 
     let (event_type, event_key, occurred_at, answered) = match kind {
         WavixKind::OnCall => {
             let event_type = event_type.ok_or_else(|| reject("missing_event_type", "event_type is missing"))?;
-            let raw_time =
-                field(map, EVENT_TIME).ok_or_else(|| reject("missing_timestamp", "event_time is missing"))?;
+            let raw_time = map.field(EVENT_TIME).ok_or_else(|| reject("missing_timestamp", "event_time is missing"))?;
             let at = parse_instant(&raw_time)
                 .ok_or_else(|| reject("invalid_timestamp", "event_time is not an ISO 8601 or epoch timestamp"))?;
             let key = EventKey::join([uuid.as_str(), event_type.as_str(), key_time(at).as_str()])
@@ -214,7 +306,7 @@ fn normalise(map: &Map<String, Value>, ctx: &ParseContext) -> Result<NormalisedE
         WavixKind::PostCall => {
             let key =
                 EventKey::join([uuid.as_str(), POST_CALL]).map_err(|e| reject("invalid_event_key", &e.to_string()))?;
-            let date = match field(map, POST_CALL_DATE) {
+            let date = match map.field(POST_CALL_DATE) {
                 None => None,
                 Some(raw) => Some(
                     parse_instant(&raw)
@@ -273,8 +365,8 @@ fn normalise(map: &Map<String, Value>, ctx: &ParseContext) -> Result<NormalisedE
 }
 
 /// The call ID in canonical form (lower-case, hyphenated UUID).
-fn call_uuid(map: &Map<String, Value>) -> Result<String, (&'static str, &'static str)> {
-    let raw = field(map, CALL_ID).ok_or(("missing_call_id", "uuid (call ID) is missing"))?;
+fn call_uuid(map: &Body<'_>) -> Result<String, (&'static str, &'static str)> {
+    let raw = map.field(CALL_ID).ok_or(("missing_call_id", "uuid (call ID) is missing"))?;
     uuid::Uuid::try_parse(&raw)
         .map(|u| u.hyphenated().to_string())
         .map_err(|_| ("invalid_call_id", "uuid (call ID) is not a UUID"))
@@ -295,8 +387,8 @@ enum Direction {
 }
 
 impl Direction {
-    fn read(map: &Map<String, Value>) -> Self {
-        match field(map, DIRECTION).map(|d| d.to_ascii_lowercase()) {
+    fn read(map: &Body<'_>) -> Self {
+        match map.field(DIRECTION).map(|d| d.to_ascii_lowercase()) {
             None => Direction::Unknown,
             Some(d) if is_sentinel(&d) => Direction::Unknown,
             Some(d) => match d.as_str() {
@@ -319,20 +411,24 @@ impl Direction {
 
 /// On-call attributes; returns whether the call was answered when this
 /// event ends the call (`None` for events that do not end it).
-fn on_call_attributes(map: &Map<String, Value>, event_type: &str, attributes: &mut Attributes) -> Option<bool> {
+fn on_call_attributes(map: &Body<'_>, event_type: &str, attributes: &mut Attributes) -> Option<bool> {
     put_time(attributes, "call_started", optional_time(map, CALL_STARTED));
     let answered_at = optional_time(map, CALL_ANSWERED);
     put_time(attributes, "call_answered", answered_at);
     put_time(attributes, "call_completed", optional_time(map, CALL_COMPLETED));
-    if let Some(flag) = map.get("machine_detected").and_then(flag) {
+    if let Some(flag) = map.0.get(MACHINE_DETECTED).and_then(flag) {
         attributes.insert("machine_detected", Value::from(flag));
     }
-    put_text(attributes, "tag", field(map, &["tag"]));
-    event_payload_attributes(map.get("event_payload"), attributes);
+    put_text(attributes, "tag", map.field(TAG));
+    let payload = match map.0.get(EVENT_PAYLOAD) {
+        Some(Scalar::Value(v)) => Some(&**v),
+        _ => None,
+    };
+    event_payload_attributes(payload, attributes);
 
     // Any non-blank answer time counts as answered, even one we cannot read:
     // a false "missed" is worse than a missed "missed".
-    let has_answer_time = answered_at.is_some() || field(map, CALL_ANSWERED).is_some_and(|s| !is_sentinel(&s));
+    let has_answer_time = answered_at.is_some() || map.field(CALL_ANSWERED).is_some_and(|s| !is_sentinel(&s));
     match event_type {
         "busy" | "cancelled" | "rejected" | "failed" => Some(false),
         "completed" => Some(has_answer_time),
@@ -342,19 +438,19 @@ fn on_call_attributes(map: &Map<String, Value>, event_type: &str, attributes: &m
 
 /// Post-call attributes; returns whether the call was answered, when the
 /// payload says so.
-fn post_call_attributes(map: &Map<String, Value>, attributes: &mut Attributes) -> Option<bool> {
-    let disposition = field(map, DISPOSITION).map(|d| d.to_ascii_lowercase().replace([' ', '-'], "_"));
+fn post_call_attributes(map: &Body<'_>, attributes: &mut Attributes) -> Option<bool> {
+    let disposition = map.field(DISPOSITION).map(|d| d.to_ascii_lowercase().replace([' ', '-'], "_"));
     put_text(attributes, "disposition", disposition.clone());
-    put_seconds(attributes, "duration", field(map, &["duration"]));
-    put_seconds(attributes, "billsec", field(map, BILLSEC));
+    put_seconds(attributes, "duration", map.field(DURATION));
+    put_seconds(attributes, "billsec", map.field(BILLSEC));
     // Money stays text, exactly as sent: no float rounding.
-    put_text(attributes, "charge", field(map, &["charge"]));
-    put_text(attributes, "per_minute", field(map, &["per_minute"]));
-    put_text(attributes, "forward_fee", field(map, &["forward_fee"]));
-    put_text(attributes, "destination", field(map, &["destination"]));
-    put_text(attributes, "sip_trunk", field(map, &["sip_trunk"]));
-    put_text(attributes, "answered_by", field(map, &["answered_by"]));
-    if let Some(parent) = field(map, &["parent_uuid"]).and_then(|p| uuid::Uuid::try_parse(&p).ok()) {
+    put_text(attributes, "charge", map.field(CHARGE));
+    put_text(attributes, "per_minute", map.field(PER_MINUTE));
+    put_text(attributes, "forward_fee", map.field(FORWARD_FEE));
+    put_text(attributes, "destination", map.field(DESTINATION));
+    put_text(attributes, "sip_trunk", map.field(SIP_TRUNK));
+    put_text(attributes, "answered_by", map.field(ANSWERED_BY));
+    if let Some(parent) = map.field(PARENT_UUID).and_then(|p| uuid::Uuid::try_parse(&p).ok()) {
         attributes.insert("parent_uuid", Value::from(parent.hyphenated().to_string()));
     }
     let answered_at = optional_time(map, CALL_ANSWERED);
@@ -362,14 +458,14 @@ fn post_call_attributes(map: &Map<String, Value>, attributes: &mut Attributes) -
     put_time(attributes, "call_completed", optional_time(map, CALL_COMPLETED));
 
     // As on-call: a non-blank answer time we cannot read still counts.
-    let has_answer_time = answered_at.is_some() || field(map, CALL_ANSWERED).is_some_and(|s| !is_sentinel(&s));
+    let has_answer_time = answered_at.is_some() || map.field(CALL_ANSWERED).is_some_and(|s| !is_sentinel(&s));
     match disposition.as_deref() {
         // DESIGN.md: every disposition other than `answered` is a miss.
         Some(d) if !is_sentinel(d) => Some(d == "answered"),
         // No disposition: an answer time decides if the payload has the
         // field at all; otherwise we cannot tell.
         _ if has_answer_time => Some(true),
-        _ if present_key(map, CALL_ANSWERED) => Some(false),
+        _ if map.present(CALL_ANSWERED) => Some(false),
         _ => None,
     }
 }
@@ -394,7 +490,7 @@ fn event_payload_attributes(value: Option<&Value>, attributes: &mut Attributes) 
         },
         _ => return,
     };
-    put_text(attributes, "payload_type", field(object, &["type", "in_call_event"]));
+    put_text(attributes, "payload_type", map_field(object, &["type", "in_call_event"]));
     let inner_decoded;
     let inner = match object.get("payload").or_else(|| object.get("in_call_event_data")) {
         Some(Value::Object(o)) => o,
@@ -407,19 +503,24 @@ fn event_payload_attributes(value: Option<&Value>, attributes: &mut Attributes) 
         },
         _ => return,
     };
-    put_text(attributes, "payload_status", field(inner, &["status"]));
-    put_text(attributes, "payload_reason", field(inner, &["reason"]));
-    put_text(attributes, "playback_id", field(inner, &["playback_id"]));
-    if let Some(digits) = field(inner, &["digits"]) {
+    put_text(attributes, "payload_status", map_field(inner, &["status"]));
+    put_text(attributes, "payload_reason", map_field(inner, &["reason"]));
+    put_text(attributes, "playback_id", map_field(inner, &["playback_id"]));
+    if let Some(digits) = map_field(inner, &["digits"]) {
         attributes.insert("digits_count", Value::from(digits.chars().filter(char::is_ascii_digit).count()));
     }
 }
 
-fn flag(v: &Value) -> Option<bool> {
+/// First present, non-blank scalar among `keys` of a nested object.
+fn map_field<'a>(map: &'a Map<String, Value>, keys: &[&str]) -> Option<Cow<'a, str>> {
+    keys.iter().find_map(|k| map.get(*k).and_then(scalar_str))
+}
+
+fn flag(v: &Scalar<'_>) -> Option<bool> {
     match v {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => n.as_i64().map(|n| n != 0),
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+        Scalar::Bool(b) => Some(*b),
+        Scalar::Number(n) => n.as_i64().map(|n| n != 0),
+        Scalar::Text(s) => match s.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" => Some(true),
             "false" | "0" | "no" => Some(false),
             _ => None,
@@ -429,8 +530,8 @@ fn flag(v: &Value) -> Option<bool> {
 }
 
 /// A secondary time (not part of any key): lenient, unreadable is absent.
-fn optional_time(map: &Map<String, Value>, keys: &[&str]) -> Option<DateTime<Utc>> {
-    field(map, keys).filter(|s| !is_sentinel(s)).and_then(|s| parse_instant(&s))
+fn optional_time(map: &Body<'_>, keys: &[usize]) -> Option<DateTime<Utc>> {
+    map.field(keys).filter(|s| !is_sentinel(s)).and_then(|s| parse_instant(&s))
 }
 
 /// The form of an instant used in keys and attributes: RFC 3339 in UTC,

@@ -173,7 +173,7 @@ impl<'de> serde::Deserialize<'de> for Scalar<'de> {
     }
 }
 
-struct ScalarVisitor;
+pub(crate) struct ScalarVisitor;
 
 impl<'de> Visitor<'de> for ScalarVisitor {
     type Value = Scalar<'de>;

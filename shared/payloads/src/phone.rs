@@ -49,6 +49,13 @@ use tables::{CODES, PATTERN_SOURCES, REGIONS};
 
 static COMPILED: [OnceLock<Regex>; PATTERN_SOURCES.len()] = [const { OnceLock::new() }; PATTERN_SOURCES.len()];
 
+mod digit_dfa;
+use digit_dfa::LazyDfa;
+
+/// Each pattern's digit DFA, for `is_match` (`find`, `captures` and
+/// `replace` stay with regex-lite: they are not on every number's path).
+static DFAS: [LazyDfa; PATTERN_SOURCES.len()] = [const { LazyDfa::new() }; PATTERN_SOURCES.len()];
+
 /// A pattern, compiled on first use, anchored at the start only: the
 /// library matches with `find` and requires the match to start at 0.
 fn pattern(index: u16) -> &'static Regex {
@@ -77,7 +84,9 @@ fn match_end(index: u16, s: &str) -> Option<usize> {
 fn is_match(index: u16, s: &str) -> bool {
     match literal(index) {
         Some(prefix) => s.starts_with(prefix),
-        None => pattern(index).is_match(s),
+        None => DFAS[usize::from(index)]
+            .is_match(PATTERN_SOURCES[usize::from(index)], s)
+            .unwrap_or_else(|| pattern(index).is_match(s)),
     }
 }
 
@@ -632,5 +641,41 @@ mod tests {
     fn unknown_regions_are_refused() {
         assert_eq!("XX".parse::<PhoneRegion>(), Err(PhoneError::UnknownRegion));
         assert_eq!("in".parse::<PhoneRegion>(), Ok(PhoneRegion::INDIA));
+    }
+}
+
+#[cfg(test)]
+mod digit_dfa_tests {
+    use super::*;
+
+    #[test]
+    fn every_metadata_pattern_matches_digits_as_regex_lite_does() {
+        // Digit strings of every length a national number has, of varied
+        // shapes, plus each pattern's own literal digits as a start.
+        let mut inputs: Vec<String> = (0..300u64)
+            .map(|i| {
+                let n = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 7;
+                format!("{n:020}")[..(i % 18 + 1) as usize].to_owned()
+            })
+            .collect();
+        inputs.push(String::new());
+        let mut unsupported = 0;
+        for (i, source) in PATTERN_SOURCES.iter().enumerate() {
+            let regex = Regex::new(&format!("^(?:{source})")).unwrap();
+            let seeded: Vec<String> = (0..10)
+                .map(|d| {
+                    let digits: String = source.chars().filter(char::is_ascii_digit).take(4).collect();
+                    format!("{digits}{d}123456789")
+                })
+                .collect();
+            for s in inputs.iter().chain(&seeded) {
+                match DFAS[i].is_match(source, s) {
+                    Some(dfa) => assert_eq!(dfa, regex.is_match(s), "pattern {i} {source} on {s}"),
+                    None => unsupported += 1,
+                }
+            }
+        }
+        // Nearly every pattern is digits, classes, groups and counts.
+        assert!(unsupported < 40 * 310, "{unsupported} unsupported checks");
     }
 }

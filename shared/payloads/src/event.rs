@@ -76,7 +76,8 @@ pub struct CallbackRequest {
     pub business_phone: Option<PhoneNumber>,
     pub window: Option<CallbackWindow>,
     pub requested_at: DateTime<Utc>,
-    pub context: Map<String, Value>,
+    /// The task's `context` (written out as a JSON object by the task).
+    pub context: Attributes,
 }
 
 /// The task rule's verdict for one event.
@@ -142,8 +143,18 @@ impl NormalisedEvent {
 /// a dozen or so, so a list of static names is much cheaper to build and drop
 /// than a `Map` with an owned key and a tree node per field (issue 6).
 /// Stored as [`Attributes::to_map`]: the same JSON object a `Map` would give.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Attributes(Vec<(&'static str, Value)>);
+
+/// As a `Map` prints: sorted by name (callback decisions are logged and
+/// compared in their `Debug` form).
+impl fmt::Debug for Attributes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut sorted: Vec<&(&'static str, Value)> = self.0.iter().collect();
+        sorted.sort_unstable_by_key(|(n, _)| *n);
+        f.debug_map().entries(sorted.into_iter().map(|(n, v)| (n, v))).finish()
+    }
+}
 
 impl Attributes {
     pub fn new() -> Self {
@@ -215,6 +226,13 @@ impl SetField for Map<String, Value> {
 impl PartialEq for Attributes {
     fn eq(&self, other: &Self) -> bool {
         self.len() == other.len() && self.iter().all(|(n, v)| other.get(n) == Some(v))
+    }
+}
+
+/// As the `Map` of [`Attributes::to_map`] serialises.
+impl Serialize for Attributes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_map().serialize(s)
     }
 }
 

@@ -47,7 +47,7 @@ impl CallbackTask {
             business_phone: request.business_phone.clone(),
             window: request.window,
             requested_at: request.requested_at,
-            context: request.context.clone(),
+            context: request.context.to_map(),
         })
     }
 
@@ -69,8 +69,13 @@ pub fn task_id(provider: Provider, event_key: &str) -> String {
     name.extend_from_slice(provider.name().as_bytes());
     name.push(b'#');
     name.extend_from_slice(event_key.as_bytes());
+    uuid_text(Uuid::new_v5(&TASK_NAMESPACE, &name))
+}
+
+/// A UUID's lower-case hyphenated text, without the `Display` machinery.
+pub(crate) fn uuid_text(uuid: Uuid) -> String {
     let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    Uuid::new_v5(&TASK_NAMESPACE, &name).hyphenated().encode_lower(&mut text).to_owned()
+    uuid.hyphenated().encode_lower(&mut text).to_owned()
 }
 
 #[cfg(test)]

@@ -692,7 +692,7 @@ fn task_with(context: Value, business_phone: Option<&str>) -> CallbackTask {
         business_phone: business_phone.map(|p| PhoneNumber::parse(p, PhoneRegion::INDIA).unwrap()),
         window: None,
         requested_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-        context,
+        context: crate::Attributes::new(),
     };
     let event = NormalisedEvent {
         provider: Provider::Truecaller,
@@ -702,7 +702,11 @@ fn task_with(context: Value, business_phone: Option<&str>) -> CallbackTask {
         attributes: crate::Attributes::new(),
         callback: CallbackDecision::Due(Box::new(request)),
     };
-    CallbackTask::for_event(&event).expect("a due callback yields a task")
+    // The context's names here are any test's, not the static names a
+    // parser writes: set on the task itself.
+    let mut task = CallbackTask::for_event(&event).expect("a due callback yields a task");
+    task.context = context;
+    task
 }
 
 fn cmb_task() -> CallbackTask {

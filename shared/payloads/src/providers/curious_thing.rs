@@ -731,7 +731,7 @@ fn event_key(top: &Folded<'_>) -> Result<Option<EventKey>, &'static str> {
         Some(_) => return Err("id is not a string or a number"),
     };
     let text = match uuid::Uuid::try_parse(&text) {
-        Ok(uuid) => uuid.hyphenated().to_string(),
+        Ok(uuid) => crate::task::uuid_text(uuid),
         Err(_) => text,
     };
     EventKey::parse(text).map(Some).map_err(|e| match e {
@@ -932,7 +932,7 @@ fn call_complete(
     let Some(phone) = customer else {
         return CallbackDecision::Unreachable { reason };
     };
-    let mut context = Map::new();
+    let mut context = Attributes::new();
     for name in [
         "campaign_id",
         "campaign_name",
@@ -944,7 +944,7 @@ fn call_complete(
         "last_step_name",
     ] {
         if let Some(v) = attributes.get(name) {
-            context.insert(name.into(), v.clone());
+            context.insert(name, v.clone());
         }
     }
     CallbackDecision::Due(Box::new(CallbackRequest {

@@ -19,8 +19,8 @@ use std::borrow::Cow;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 use super::is_syntax_error;
 use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
@@ -615,9 +615,9 @@ fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> 
         let reason = CallbackReason::MissedCall;
         match customer {
             Some(phone) => {
-                let mut context = Map::new();
-                context.insert("trigger".into(), Value::from(trigger));
-                context.insert("call_id".into(), Value::from(id));
+                let mut context = Attributes::new();
+                context.insert("trigger", Value::from(trigger));
+                context.insert("call_id", Value::from(id));
                 put(&mut context, "direction", direction.as_deref());
                 put(&mut context, "call_status", status);
                 put(&mut context, "agent_name", agent_name.as_deref());

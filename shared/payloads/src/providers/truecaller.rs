@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{is_syntax_error, json_text};
 use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
@@ -142,7 +142,7 @@ fn normalise(envelope: Envelope, ctx: &ParseContext) -> Result<NormalisedEvent, 
         uuid::Uuid::try_parse(event_id).map_err(|_| reject("invalid_event_id", "event_id is not a UUID"))?;
     // The hyphenated lower-case form, so `ABC…` and `abc…` are one event.
     let event_key =
-        EventKey::parse(event_uuid.hyphenated().to_string()).map_err(|e| reject("invalid_event_id", &e.to_string()))?;
+        EventKey::parse(crate::task::uuid_text(event_uuid)).map_err(|e| reject("invalid_event_id", &e.to_string()))?;
     let occurred_at =
         optional_time(envelope.created_at.as_deref(), "created_at").map_err(|d| reject("invalid_timestamp", &d))?;
 
@@ -248,7 +248,7 @@ fn cmb_callback(
         (None, Some(alternate)) => (alternate, None),
         (None, None) => return Ok(CallbackDecision::Unreachable { reason }),
     };
-    let mut context = Map::new();
+    let mut context = Attributes::new();
     put_text(&mut context, "feature_set", cmb.feature_set.as_ref());
     put_text(&mut context, "cmb_config_name", cmb.cmb_config_name.as_ref());
     put_text(&mut context, "requested_slot", cmb.requested_slot.as_ref());

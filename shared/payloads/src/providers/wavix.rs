@@ -338,12 +338,12 @@ fn normalise(map: &Body<'_>, ctx: &ParseContext) -> Result<NormalisedEvent, Reje
         match caller {
             None => CallbackDecision::Unreachable { reason },
             Some(phone) => {
-                let mut context = Map::new();
-                context.insert("call_uuid".into(), Value::from(uuid.as_str()));
-                context.insert("source".into(), Value::from(kind.as_str()));
+                let mut context = Attributes::new();
+                context.insert("call_uuid", Value::from(uuid.as_str()));
+                context.insert("source", Value::from(kind.as_str()));
                 for name in ["disposition", "status", "duration"] {
                     if let Some(v) = attributes.get(name) {
-                        context.insert(name.into(), v.clone());
+                        context.insert(name, v.clone());
                     }
                 }
                 CallbackDecision::Due(Box::new(CallbackRequest {
@@ -368,7 +368,7 @@ fn normalise(map: &Body<'_>, ctx: &ParseContext) -> Result<NormalisedEvent, Reje
 fn call_uuid(map: &Body<'_>) -> Result<String, (&'static str, &'static str)> {
     let raw = map.field(CALL_ID).ok_or(("missing_call_id", "uuid (call ID) is missing"))?;
     uuid::Uuid::try_parse(&raw)
-        .map(|u| u.hyphenated().to_string())
+        .map(crate::task::uuid_text)
         .map_err(|_| ("invalid_call_id", "uuid (call ID) is not a UUID"))
 }
 
@@ -451,7 +451,7 @@ fn post_call_attributes(map: &Body<'_>, attributes: &mut Attributes) -> Option<b
     put_text(attributes, "sip_trunk", map.field(SIP_TRUNK));
     put_text(attributes, "answered_by", map.field(ANSWERED_BY));
     if let Some(parent) = map.field(PARENT_UUID).and_then(|p| uuid::Uuid::try_parse(&p).ok()) {
-        attributes.insert("parent_uuid", Value::from(parent.hyphenated().to_string()));
+        attributes.insert("parent_uuid", Value::from(crate::task::uuid_text(parent)));
     }
     let answered_at = optional_time(map, CALL_ANSWERED);
     put_time(attributes, "call_answered", answered_at);

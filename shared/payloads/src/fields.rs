@@ -76,6 +76,7 @@ pub(crate) enum Shape<'de, const N: usize> {
 /// Reads one JSON value: the members of `names` if it is an object.
 pub(crate) struct ObjectSeed<'n, const N: usize> {
     pub(crate) names: &'n [&'static str; N],
+    pub(crate) index: &'n NameIndex<N>,
     pub(crate) kinds: &'n [Kind; N],
 }
 
@@ -96,7 +97,7 @@ impl<'de, const N: usize> Visitor<'de> for ObjectSeed<'_, N> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut slots = [const { None }; N];
-        while let Some(slot) = map.next_key_seed(SlotOf { names: self.names })? {
+        while let Some(slot) = map.next_key_seed(SlotOf { names: self.names, index: self.index })? {
             match slot {
                 None => {
                     map.next_value::<Checked>()?;
@@ -145,6 +146,7 @@ impl<'de, const N: usize> Visitor<'de> for ObjectSeed<'_, N> {
 /// A member name's slot, compared without copying the name.
 struct SlotOf<'n, const N: usize> {
     names: &'n [&'static str; N],
+    index: &'n NameIndex<N>,
 }
 
 impl<'de, const N: usize> DeserializeSeed<'de> for SlotOf<'_, N> {
@@ -163,7 +165,7 @@ impl<'de, const N: usize> Visitor<'de> for SlotOf<'_, N> {
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
-        Ok(self.names.iter().position(|n| *n == key))
+        Ok(self.index.find(self.names, key.as_bytes()))
     }
 }
 
@@ -300,6 +302,50 @@ impl<'de> Visitor<'de> for CheckedVisitor {
     }
 }
 
+/// A table of names grouped by length, so a name is compared only with the
+/// few of its length (built at compile time; at most 255 names of up to 32
+/// bytes).
+pub(crate) struct NameIndex<const N: usize> {
+    /// Slots in order of name length.
+    by_length: [u8; N],
+    /// `by_length[starts[len]..starts[len + 1]]` are the names of `len` bytes.
+    starts: [u8; 34],
+}
+
+impl<const N: usize> NameIndex<N> {
+    pub(crate) const fn new(names: &[&str; N]) -> Self {
+        assert!(N < 256, "too many names");
+        let mut starts = [0u8; 34];
+        let mut by_length = [0u8; N];
+        let mut filled = 0;
+        let mut len = 0;
+        while len <= 32 {
+            starts[len] = filled as u8;
+            let mut i = 0;
+            while i < N {
+                assert!(names[i].len() <= 32, "a name longer than 32 bytes");
+                if names[i].len() == len {
+                    by_length[filled] = i as u8;
+                    filled += 1;
+                }
+                i += 1;
+            }
+            len += 1;
+        }
+        starts[33] = filled as u8;
+        Self { by_length, starts }
+    }
+
+    /// The slot of `key` in `names` (the table this index was built from).
+    pub(crate) fn find(&self, names: &[&str; N], key: &[u8]) -> Option<usize> {
+        if key.len() > 32 {
+            return None;
+        }
+        let (from, to) = (usize::from(self.starts[key.len()]), usize::from(self.starts[key.len() + 1]));
+        self.by_length[from..to].iter().map(|&i| usize::from(i)).find(|&i| names[i].as_bytes() == key)
+    }
+}
+
 /// The slots of `names` in `all`, at compile time (a name missing from
 /// `all` fails the build).
 pub(crate) const fn slots<const K: usize, const N: usize>(names: [&str; K], all: &[&str; N]) -> [usize; K] {
@@ -343,7 +389,7 @@ mod tests {
 
     fn members(body: &str) -> Result<Shape<'_, 4>, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_str(body);
-        let shape = ObjectSeed { names: &NAMES, kinds: &KINDS }.deserialize(&mut de)?;
+        let shape = ObjectSeed { names: &NAMES, index: &NameIndex::new(&NAMES), kinds: &KINDS }.deserialize(&mut de)?;
         de.end()?;
         Ok(shape)
     }

@@ -10,7 +10,7 @@
 //! proves it against the library on every region's example numbers and the
 //! recorded events.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
@@ -266,7 +266,26 @@ fn is_separator(c: char) -> bool {
 }
 
 fn digits(s: &str) -> String {
-    s.chars().filter(char::is_ascii_digit).collect()
+    let mut out = String::with_capacity(s.len());
+    out.extend(s.bytes().filter(u8::is_ascii_digit).map(char::from));
+    out
+}
+
+/// A calling code's digits (1 to 3), without the formatting machinery.
+fn code_text(code: u16) -> ([u8; 5], usize) {
+    let mut buf = [0u8; 5];
+    let mut n = code;
+    let mut len = 0;
+    loop {
+        buf[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf[..len].reverse();
+    (buf, len)
 }
 
 /// The library's first step for the characters `parse` lets through
@@ -351,8 +370,9 @@ fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
             code
         } else {
             let r = region?;
-            let code = r.code.to_string();
-            if national.starts_with(&code) && (!r.general_match(&national) || !r.possible(national.len())) {
+            let (code, len) = code_text(r.code);
+            let code = std::str::from_utf8(&code[..len]).expect("digits");
+            if national.starts_with(code) && (!r.general_match(&national) || !r.possible(national.len())) {
                 national.drain(..code.len());
             }
             r.code
@@ -448,7 +468,10 @@ impl PhoneNumber {
         // `is_valid` when the E.164 form is that very string.
         let mut plus = Known::Nothing;
         let reading = if bare_digits {
-            match read(None, &format!("+{candidate}")) {
+            let mut plus_form = String::with_capacity(1 + candidate.len());
+            plus_form.push('+');
+            plus_form.push_str(candidate);
+            match read(None, &plus_form) {
                 Some(international) if international != reading => {
                     let valid = is_valid(&international);
                     plus = Known::Valid(valid);
@@ -469,7 +492,10 @@ impl PhoneNumber {
         // E.164: `+`, the code, the national number with its leading zeros
         // (Italy's fixed lines), as `phonenumber`'s E.164 formatter writes it.
         let mut e164 = String::with_capacity(1 + 3 + reading.national.len());
-        let _ = write!(e164, "+{}{}", reading.code, reading.national);
+        let (code, len) = code_text(reading.code);
+        e164.push('+');
+        e164.push_str(std::str::from_utf8(&code[..len]).expect("digits"));
+        e164.push_str(&reading.national);
         let digits = e164.len() - 1;
         if !(8..=15).contains(&digits) {
             return Err(PhoneError::ImpossibleLength);

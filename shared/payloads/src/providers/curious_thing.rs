@@ -35,7 +35,7 @@ use sha2::{Digest, Sha256};
 use super::json_text;
 use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
 use crate::event::rfc3339;
-use crate::fields::{Checked, Scalar, ScalarVisitor, slots};
+use crate::fields::{Checked, NameIndex, Scalar, ScalarVisitor, slots};
 use crate::lenient::{epoch_seconds, is_sentinel, scalar_text};
 use crate::{
     Attributes, CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
@@ -258,6 +258,8 @@ const NAMES: [&str; 67] = [
     "body",
     "messagebody",
 ];
+
+const NAME_INDEX: NameIndex<{ NAMES.len() }> = NameIndex::new(&NAMES);
 
 const fn slots_of<const K: usize>(names: [&str; K]) -> [usize; K] {
     slots(names, &NAMES)
@@ -558,11 +560,9 @@ fn slot_of(key: &str) -> Option<usize> {
             buf[len] = b.to_ascii_lowercase();
             len += 1;
         }
-        let folded = &buf[..len];
-        NAMES.iter().position(|n| n.as_bytes() == folded)
+        NAME_INDEX.find(&NAMES, &buf[..len])
     } else {
-        let folded = fold(key);
-        NAMES.iter().position(|n| *n == folded)
+        NAME_INDEX.find(&NAMES, fold(key).as_bytes())
     }
 }
 

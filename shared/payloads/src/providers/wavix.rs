@@ -49,7 +49,7 @@ use serde_json::{Map, Value};
 
 use super::{is_syntax_error, json_text};
 use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
-use crate::fields::{Kind, Members, ObjectSeed, Scalar, Shape, slots};
+use crate::fields::{Kind, Members, NameIndex, ObjectSeed, Scalar, Shape, slots};
 use crate::lenient::{is_sentinel, scalar_str};
 use crate::{
     Attributes, CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
@@ -155,6 +155,7 @@ const NAMES: [&str; 51] = [
     "answered_by",
     "parent_uuid",
 ];
+const NAME_INDEX: NameIndex<{ NAMES.len() }> = NameIndex::new(&NAMES);
 const KINDS: [Kind; NAMES.len()] = {
     let mut kinds = [Kind::Scalar; NAMES.len()];
     kinds[slots(["event_payload"], &NAMES)[0]] = Kind::Value;
@@ -241,7 +242,7 @@ fn decode_error(err: &serde_json::Error) -> DecodeError {
 /// (what `serde_json::from_str::<Value>` would accept or refuse, the same).
 fn read(text: &str) -> Result<Shape<'_, { NAMES.len() }>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let shape = ObjectSeed { names: &NAMES, kinds: &KINDS }.deserialize(&mut de)?;
+    let shape = ObjectSeed { names: &NAMES, index: &NAME_INDEX, kinds: &KINDS }.deserialize(&mut de)?;
     de.end()?;
     Ok(shape)
 }

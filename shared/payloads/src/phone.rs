@@ -10,6 +10,7 @@
 //! proves it against the library on every region's example numbers and the
 //! recorded events.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
@@ -128,21 +129,21 @@ impl Region {
 
     /// `helper::national_number` then the second strip of the national
     /// prefix that `parser::parse` makes.
-    fn strip_national_prefix(&self, national: &str) -> String {
+    fn strip_national_prefix<'a>(&self, national: &'a str) -> Cow<'a, str> {
         let mut out = match (self.prefix_for_parsing, self.transform) {
-            (NONE, _) => national.to_owned(),
-            (index, None) => match_end(index, national).map_or(national, |end| &national[end..]).to_owned(),
+            (NONE, _) => Cow::Borrowed(national),
+            (index, None) => Cow::Borrowed(match_end(index, national).map_or(national, |end| &national[end..])),
             (index, Some(rule)) => {
                 let re = pattern(index);
                 match re.captures(national) {
-                    None => national.to_owned(),
-                    Some(caps) if caps.get(caps.len() - 1).is_none() => national[caps[0].len()..].to_owned(),
+                    None => Cow::Borrowed(national),
+                    Some(caps) if caps.get(caps.len() - 1).is_none() => Cow::Borrowed(&national[caps[0].len()..]),
                     Some(_) => {
                         let transformed = re.replace(national, rule);
                         if self.general_match(national) && !self.general_match(&transformed) {
-                            national.to_owned()
+                            Cow::Borrowed(national)
                         } else {
-                            transformed.into_owned()
+                            Cow::Owned(transformed.into_owned())
                         }
                     }
                 }
@@ -154,7 +155,13 @@ impl Region {
         if let Some(prefix) = self.national_prefix {
             for _ in 0..strips {
                 if out.starts_with(prefix) {
-                    out.drain(..prefix.len());
+                    out = match out {
+                        Cow::Borrowed(s) => Cow::Borrowed(&s[prefix.len()..]),
+                        Cow::Owned(mut s) => {
+                            s.drain(..prefix.len());
+                            Cow::Owned(s)
+                        }
+                    };
                 }
             }
         }
@@ -389,8 +396,8 @@ fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
     };
     if let Some(rules) = rules {
         let stripped = rules.strip_national_prefix(&national);
-        if !rules.too_short(stripped.len()) && stripped != national {
-            national = stripped;
+        if !rules.too_short(stripped.len()) && stripped != national.as_str() {
+            national = stripped.into_owned();
             known_valid = false;
         }
     }

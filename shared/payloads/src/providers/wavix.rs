@@ -605,7 +605,7 @@ fn phone(raw: Option<&str>, region: PhoneRegion) -> Option<PhoneNumber> {
     };
     let international =
         (11..=15).contains(&user.len()) && !user.starts_with('0') && user.bytes().all(|b| b.is_ascii_digit());
-    let candidate = if international { format!("+{user}") } else { user.to_owned() };
+    let candidate = if international { ["+", user].concat() } else { user.to_owned() };
     PhoneNumber::parse(&candidate, region).ok()
 }
 

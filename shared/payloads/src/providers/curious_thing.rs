@@ -134,6 +134,12 @@ impl Kind {
 
 /// Lower case, letters and digits only: how names are compared.
 fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        // The same for ASCII, without the per-character Unicode machinery.
+        let mut out = String::with_capacity(s.len());
+        out.extend(s.bytes().filter(u8::is_ascii_alphanumeric).map(|b| char::from(b.to_ascii_lowercase())));
+        return out;
+    }
     s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 

@@ -894,3 +894,13 @@ fn members_read_in_one_pass_are_found_as_in_the_objects_map_with_nulls_left_out(
         }
     }
 }
+
+#[test]
+fn folding_an_ascii_name_gives_what_the_unicode_fold_gives() {
+    let unicode = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
+    for name in ["CallComplete", "call_complete", "CALL-COMPLETE", " SMS Sent 2 ", "", "-_-", "Human\u{00e9}Support"] {
+        assert_eq!(fold(name), unicode(name), "{name}");
+    }
+    let all_ascii: String = (0u8..128).map(char::from).collect();
+    assert_eq!(fold(&all_ascii), unicode(&all_ascii));
+}

@@ -76,7 +76,8 @@ pub struct CallbackRequest {
     pub business_phone: Option<PhoneNumber>,
     pub window: Option<CallbackWindow>,
     pub requested_at: DateTime<Utc>,
-    pub context: Map<String, Value>,
+    /// The task's `context` (written out as a JSON object by the task).
+    pub context: Attributes,
 }
 
 /// The task rule's verdict for one event.
@@ -111,7 +112,7 @@ pub struct NormalisedEvent {
     pub occurred_at: Option<DateTime<Utc>>,
     /// The normalised fields worth querying (numbers in E.164, times in
     /// RFC 3339). The raw body is stored beside it, so nothing is lost.
-    pub attributes: Map<String, Value>,
+    pub attributes: Attributes,
     pub callback: CallbackDecision,
 }
 
@@ -125,7 +126,7 @@ impl NormalisedEvent {
         if let Some(at) = self.occurred_at {
             map.insert("occurred_at".into(), Value::from(rfc3339(at)));
         }
-        map.insert("attributes".into(), Value::Object(self.attributes.clone()));
+        map.insert("attributes".into(), Value::Object(self.attributes.to_map()));
         map.insert(
             "callback".into(),
             match &self.callback {
@@ -135,6 +136,112 @@ impl NormalisedEvent {
             },
         );
         Value::Object(map)
+    }
+}
+
+/// An event's normalised fields. Their names are fixed in code and there are
+/// a dozen or so, so a list of static names is much cheaper to build and drop
+/// than a `Map` with an owned key and a tree node per field (issue 6).
+/// Stored as [`Attributes::to_map`]: the same JSON object a `Map` would give.
+#[derive(Clone, Default)]
+pub struct Attributes(Vec<(&'static str, Value)>);
+
+/// As a `Map` prints: sorted by name (callback decisions are logged and
+/// compared in their `Debug` form).
+impl fmt::Debug for Attributes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut sorted: Vec<&(&'static str, Value)> = self.0.iter().collect();
+        sorted.sort_unstable_by_key(|(n, _)| *n);
+        f.debug_map().entries(sorted.into_iter().map(|(n, v)| (n, v))).finish()
+    }
+}
+
+impl Attributes {
+    pub fn new() -> Self {
+        Self(Vec::with_capacity(16))
+    }
+
+    /// Sets `name`, replacing and returning an earlier value (as `Map::insert`).
+    pub fn insert(&mut self, name: &'static str, value: Value) -> Option<Value> {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, old)) => Some(std::mem::replace(old, value)),
+            None => {
+                self.0.push((name, value));
+                None
+            }
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Name and value, in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Value)> {
+        self.0.iter().map(|(n, v)| (*n, v))
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Value> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    /// The attributes as the JSON object that is stored.
+    pub fn to_map(&self) -> Map<String, Value> {
+        self.iter().map(|(n, v)| (n.to_owned(), v.clone())).collect()
+    }
+}
+
+/// Where the providers' field helpers write: an event's attributes or a
+/// task's context.
+pub(crate) trait SetField {
+    fn set_field(&mut self, name: &'static str, value: Value);
+}
+
+impl SetField for Attributes {
+    fn set_field(&mut self, name: &'static str, value: Value) {
+        self.insert(name, value);
+    }
+}
+
+impl SetField for Map<String, Value> {
+    fn set_field(&mut self, name: &'static str, value: Value) {
+        self.insert(name.into(), value);
+    }
+}
+
+/// Equal when they hold the same names with the same values, in any order
+/// (as two `Map`s would be).
+impl PartialEq for Attributes {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(n, v)| other.get(n) == Some(v))
+    }
+}
+
+/// As the `Map` of [`Attributes::to_map`] serialises.
+impl Serialize for Attributes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_map().serialize(s)
+    }
+}
+
+impl std::ops::Index<&str> for Attributes {
+    type Output = Value;
+
+    /// Panics when `name` is absent, as indexing a `Map` does.
+    fn index(&self, name: &str) -> &Value {
+        self.get(name).unwrap_or_else(|| panic!("no attribute {name}"))
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod campaign;
 pub mod delivery;
 pub mod event;
+mod fields;
 pub mod key;
 pub mod lenient;
 pub mod phone;
@@ -16,7 +17,9 @@ pub mod stored_task;
 pub mod task;
 
 pub use delivery::{DecodeError, Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
-pub use event::{CallbackDecision, CallbackReason, CallbackRequest, CallbackWindow, NormalisedEvent, Provider};
+pub use event::{
+    Attributes, CallbackDecision, CallbackReason, CallbackRequest, CallbackWindow, NormalisedEvent, Provider,
+};
 pub use key::{EventKey, InvalidEventKey};
 pub use phone::{PhoneError, PhoneNumber, PhoneRegion};
 pub use stored_task::StoredTaskError;

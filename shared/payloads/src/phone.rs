@@ -10,7 +10,8 @@
 //! proves it against the library on every region's example numbers and the
 //! recorded events.
 
-use std::fmt::{self, Write as _};
+use std::borrow::Cow;
+use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
@@ -49,6 +50,13 @@ use tables::{CODES, PATTERN_SOURCES, REGIONS};
 
 static COMPILED: [OnceLock<Regex>; PATTERN_SOURCES.len()] = [const { OnceLock::new() }; PATTERN_SOURCES.len()];
 
+mod digit_dfa;
+use digit_dfa::LazyDfa;
+
+/// Each pattern's digit DFA, for `is_match` (`find`, `captures` and
+/// `replace` stay with regex-lite: they are not on every number's path).
+static DFAS: [LazyDfa; PATTERN_SOURCES.len()] = [const { LazyDfa::new() }; PATTERN_SOURCES.len()];
+
 /// A pattern, compiled on first use, anchored at the start only: the
 /// library matches with `find` and requires the match to start at 0.
 fn pattern(index: u16) -> &'static Regex {
@@ -77,7 +85,9 @@ fn match_end(index: u16, s: &str) -> Option<usize> {
 fn is_match(index: u16, s: &str) -> bool {
     match literal(index) {
         Some(prefix) => s.starts_with(prefix),
-        None => pattern(index).is_match(s),
+        None => DFAS[usize::from(index)]
+            .is_match(PATTERN_SOURCES[usize::from(index)], s)
+            .unwrap_or_else(|| pattern(index).is_match(s)),
     }
 }
 
@@ -119,21 +129,21 @@ impl Region {
 
     /// `helper::national_number` then the second strip of the national
     /// prefix that `parser::parse` makes.
-    fn strip_national_prefix(&self, national: &str) -> String {
+    fn strip_national_prefix<'a>(&self, national: &'a str) -> Cow<'a, str> {
         let mut out = match (self.prefix_for_parsing, self.transform) {
-            (NONE, _) => national.to_owned(),
-            (index, None) => match_end(index, national).map_or(national, |end| &national[end..]).to_owned(),
+            (NONE, _) => Cow::Borrowed(national),
+            (index, None) => Cow::Borrowed(match_end(index, national).map_or(national, |end| &national[end..])),
             (index, Some(rule)) => {
                 let re = pattern(index);
                 match re.captures(national) {
-                    None => national.to_owned(),
-                    Some(caps) if caps.get(caps.len() - 1).is_none() => national[caps[0].len()..].to_owned(),
+                    None => Cow::Borrowed(national),
+                    Some(caps) if caps.get(caps.len() - 1).is_none() => Cow::Borrowed(&national[caps[0].len()..]),
                     Some(_) => {
                         let transformed = re.replace(national, rule);
                         if self.general_match(national) && !self.general_match(&transformed) {
-                            national.to_owned()
+                            Cow::Borrowed(national)
                         } else {
-                            transformed.into_owned()
+                            Cow::Owned(transformed.into_owned())
                         }
                     }
                 }
@@ -145,7 +155,13 @@ impl Region {
         if let Some(prefix) = self.national_prefix {
             for _ in 0..strips {
                 if out.starts_with(prefix) {
-                    out.drain(..prefix.len());
+                    out = match out {
+                        Cow::Borrowed(s) => Cow::Borrowed(&s[prefix.len()..]),
+                        Cow::Owned(mut s) => {
+                            s.drain(..prefix.len());
+                            Cow::Owned(s)
+                        }
+                    };
                 }
             }
         }
@@ -257,7 +273,26 @@ fn is_separator(c: char) -> bool {
 }
 
 fn digits(s: &str) -> String {
-    s.chars().filter(char::is_ascii_digit).collect()
+    let mut out = String::with_capacity(s.len());
+    out.extend(s.bytes().filter(u8::is_ascii_digit).map(char::from));
+    out
+}
+
+/// A calling code's digits (1 to 3), without the formatting machinery.
+fn code_text(code: u16) -> ([u8; 5], usize) {
+    let mut buf = [0u8; 5];
+    let mut n = code;
+    let mut len = 0;
+    loop {
+        buf[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf[..len].reverse();
+    (buf, len)
 }
 
 /// The library's first step for the characters `parse` lets through
@@ -342,8 +377,9 @@ fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
             code
         } else {
             let r = region?;
-            let code = r.code.to_string();
-            if national.starts_with(&code) && (!r.general_match(&national) || !r.possible(national.len())) {
+            let (code, len) = code_text(r.code);
+            let code = std::str::from_utf8(&code[..len]).expect("digits");
+            if national.starts_with(code) && (!r.general_match(&national) || !r.possible(national.len())) {
                 national.drain(..code.len());
             }
             r.code
@@ -360,8 +396,8 @@ fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
     };
     if let Some(rules) = rules {
         let stripped = rules.strip_national_prefix(&national);
-        if !rules.too_short(stripped.len()) && stripped != national {
-            national = stripped;
+        if !rules.too_short(stripped.len()) && stripped != national.as_str() {
+            national = stripped.into_owned();
             known_valid = false;
         }
     }
@@ -439,7 +475,10 @@ impl PhoneNumber {
         // `is_valid` when the E.164 form is that very string.
         let mut plus = Known::Nothing;
         let reading = if bare_digits {
-            match read(None, &format!("+{candidate}")) {
+            let mut plus_form = String::with_capacity(1 + candidate.len());
+            plus_form.push('+');
+            plus_form.push_str(candidate);
+            match read(None, &plus_form) {
                 Some(international) if international != reading => {
                     let valid = is_valid(&international);
                     plus = Known::Valid(valid);
@@ -460,7 +499,10 @@ impl PhoneNumber {
         // E.164: `+`, the code, the national number with its leading zeros
         // (Italy's fixed lines), as `phonenumber`'s E.164 formatter writes it.
         let mut e164 = String::with_capacity(1 + 3 + reading.national.len());
-        let _ = write!(e164, "+{}{}", reading.code, reading.national);
+        let (code, len) = code_text(reading.code);
+        e164.push('+');
+        e164.push_str(std::str::from_utf8(&code[..len]).expect("digits"));
+        e164.push_str(&reading.national);
         let digits = e164.len() - 1;
         if !(8..=15).contains(&digits) {
             return Err(PhoneError::ImpossibleLength);
@@ -632,5 +674,41 @@ mod tests {
     fn unknown_regions_are_refused() {
         assert_eq!("XX".parse::<PhoneRegion>(), Err(PhoneError::UnknownRegion));
         assert_eq!("in".parse::<PhoneRegion>(), Ok(PhoneRegion::INDIA));
+    }
+}
+
+#[cfg(test)]
+mod digit_dfa_tests {
+    use super::*;
+
+    #[test]
+    fn every_metadata_pattern_matches_digits_as_regex_lite_does() {
+        // Digit strings of every length a national number has, of varied
+        // shapes, plus each pattern's own literal digits as a start.
+        let mut inputs: Vec<String> = (0..300u64)
+            .map(|i| {
+                let n = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 7;
+                format!("{n:020}")[..(i % 18 + 1) as usize].to_owned()
+            })
+            .collect();
+        inputs.push(String::new());
+        let mut unsupported = 0;
+        for (i, source) in PATTERN_SOURCES.iter().enumerate() {
+            let regex = Regex::new(&format!("^(?:{source})")).unwrap();
+            let seeded: Vec<String> = (0..10)
+                .map(|d| {
+                    let digits: String = source.chars().filter(char::is_ascii_digit).take(4).collect();
+                    format!("{digits}{d}123456789")
+                })
+                .collect();
+            for s in inputs.iter().chain(&seeded) {
+                match DFAS[i].is_match(source, s) {
+                    Some(dfa) => assert_eq!(dfa, regex.is_match(s), "pattern {i} {source} on {s}"),
+                    None => unsupported += 1,
+                }
+            }
+        }
+        // Nearly every pattern is digits, classes, groups and counts.
+        assert!(unsupported < 40 * 310, "{unsupported} unsupported checks");
     }
 }

@@ -47,7 +47,7 @@ impl CallbackTask {
             business_phone: request.business_phone.clone(),
             window: request.window,
             requested_at: request.requested_at,
-            context: request.context.clone(),
+            context: request.context.to_map(),
         })
     }
 
@@ -63,8 +63,19 @@ impl CallbackTask {
 
 /// Stable task ID: UUID v5 of `{provider}#{event_key}`.
 pub fn task_id(provider: Provider, event_key: &str) -> String {
-    let name = format!("{}#{}", provider.name(), event_key);
-    Uuid::new_v5(&TASK_NAMESPACE, name.as_bytes()).to_string()
+    // Written without `format!` and `Display`: this is on every task's path
+    // and the formatting machinery cost as much as the hashing (issue 6).
+    let mut name = Vec::with_capacity(provider.name().len() + 1 + event_key.len());
+    name.extend_from_slice(provider.name().as_bytes());
+    name.push(b'#');
+    name.extend_from_slice(event_key.as_bytes());
+    uuid_text(Uuid::new_v5(&TASK_NAMESPACE, &name))
+}
+
+/// A UUID's lower-case hyphenated text, without the `Display` machinery.
+pub(crate) fn uuid_text(uuid: Uuid) -> String {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid.hyphenated().encode_lower(&mut text).to_owned()
 }
 
 #[cfg(test)]
@@ -78,5 +89,11 @@ mod tests {
         assert_ne!(a, task_id(Provider::Truecaller, "k2"));
         assert_ne!(a, task_id(Provider::Wavix, "k1"));
         assert_eq!(a.len(), 36);
+    }
+
+    #[test]
+    fn task_ids_are_the_hyphenated_uuid_v5_of_provider_hash_key() {
+        let name = format!("{}#{}", Provider::Wavix.name(), "k1");
+        assert_eq!(task_id(Provider::Wavix, "k1"), Uuid::new_v5(&TASK_NAMESPACE, name.as_bytes()).to_string());
     }
 }

@@ -1,5 +1,5 @@
 use chrono::DateTime;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::*;
 use crate::{CallbackDecision, CallbackReason, CallbackRequest, EventKey, NormalisedEvent, PhoneRegion, Provider};
@@ -692,17 +692,21 @@ fn task_with(context: Value, business_phone: Option<&str>) -> CallbackTask {
         business_phone: business_phone.map(|p| PhoneNumber::parse(p, PhoneRegion::INDIA).unwrap()),
         window: None,
         requested_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-        context,
+        context: crate::Attributes::new(),
     };
     let event = NormalisedEvent {
         provider: Provider::Truecaller,
         event_key: EventKey::parse("3f0c2b1e-8d7a-4c55-9e21-0b6f5a4d3c2b").unwrap(),
         event_type: "cmb".into(),
         occurred_at: None,
-        attributes: Map::new(),
+        attributes: crate::Attributes::new(),
         callback: CallbackDecision::Due(Box::new(request)),
     };
-    CallbackTask::for_event(&event).expect("a due callback yields a task")
+    // The context's names here are any test's, not the static names a
+    // parser writes: set on the task itself.
+    let mut task = CallbackTask::for_event(&event).expect("a due callback yields a task");
+    task.context = context;
+    task
 }
 
 fn cmb_task() -> CallbackTask {

@@ -24,8 +24,10 @@
 //! `Unreachable`, never a guess). Lenient elsewhere.
 
 use std::borrow::Cow;
+use std::fmt;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -33,9 +35,10 @@ use sha2::{Digest, Sha256};
 use super::json_text;
 use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
 use crate::event::rfc3339;
-use crate::lenient::{epoch_seconds, is_sentinel, scalar_str, scalar_text};
+use crate::fields::{Checked, NameIndex, Scalar, ScalarVisitor, slots};
+use crate::lenient::{epoch_seconds, is_sentinel, scalar_text};
 use crate::{
-    CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
+    Attributes, CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
     PhoneRegion, Provider,
 };
 
@@ -62,10 +65,10 @@ impl ProviderParser for CuriousThing {
                 batch.into_iter().map(RawValue::get).collect()
             }
             Some(b'{') => {
-                // One object: read once, straight into the value its
+                // One object: read once, straight into the members its
                 // fields are looked up in.
-                if let Ok(value) = serde_json::from_str::<Value>(body) {
-                    let outcome = normalise_element(&value, hint, ctx);
+                if let Ok(element) = read(body) {
+                    let outcome = normalise_element(&element, body, hint, ctx);
                     return Ok(vec![ParsedEvent { raw: body.to_owned(), outcome }]);
                 }
                 serde_json::from_str::<&RawValue>(body).map_err(not_json)?;
@@ -131,7 +134,18 @@ impl Kind {
 
 /// Lower case, letters and digits only: how names are compared.
 fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        // The same for ASCII, without the per-character Unicode machinery.
+        let mut out = String::with_capacity(s.len());
+        out.extend(s.bytes().filter(u8::is_ascii_alphanumeric).map(|b| char::from(b.to_ascii_lowercase())));
+        return out;
+    }
     s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// `scalar_text` of a member's `Value`.
+fn member_text(member: &Member<'_>) -> Option<String> {
+    member.text().map(Cow::into_owned)
 }
 
 /// True when `key` folds to `folded` (already folded), without allocating.
@@ -179,78 +193,435 @@ impl<'a> FoldedObject<'a> {
     }
 }
 
-/// One element's fields: the envelope (top level) and its `data` object.
-struct Fields<'a> {
-    top: FoldedObject<'a>,
-    data: Option<FoldedObject<'a>>,
+/// Every member name (folded) the parser reads, each with a slot in
+/// [`Folded`]; alias lists below are slots of this table.
+const NAMES: [&str; 67] = [
+    "id",
+    "eventid",
+    "eventtype",
+    "event",
+    "data",
+    "payload",
+    "createdat",
+    "time",
+    "timestamp",
+    "eventtime",
+    "createdtime",
+    "endedtime",
+    "endtime",
+    "endedat",
+    "completedtime",
+    "completedat",
+    "finishedtime",
+    "startedtime",
+    "starttime",
+    "startedat",
+    "phone",
+    "phonenumber",
+    "contactphone",
+    "contactnumber",
+    "customerphone",
+    "customernumber",
+    "mobile",
+    "businessphone",
+    "businessnumber",
+    "campaignphone",
+    "campaignphonenumber",
+    "campaignid",
+    "campaignname",
+    "correlationid",
+    "callresultid",
+    "sessionid",
+    "name",
+    "contactname",
+    "customername",
+    "status",
+    "result",
+    "outcome",
+    "note",
+    "reason",
+    "failurereason",
+    "additionalinformation",
+    "additionalinfo",
+    "laststepname",
+    "requests",
+    "flow",
+    "duration",
+    "durationseconds",
+    "callduration",
+    "durationsec",
+    "type",
+    "calltype",
+    "direction",
+    "from",
+    "fromnumber",
+    "sender",
+    "to",
+    "tonumber",
+    "recipient",
+    "message",
+    "text",
+    "body",
+    "messagebody",
+];
+
+const NAME_INDEX: NameIndex<{ NAMES.len() }> = NameIndex::new(&NAMES);
+
+const fn slots_of<const K: usize>(names: [&str; K]) -> [usize; K] {
+    slots(names, &NAMES)
 }
 
-impl<'a> Fields<'a> {
+const ID: &[usize] = &slots_of(["id", "eventid"]);
+const EVENT_TYPE: &[usize] = &slots_of(["eventtype", "event"]);
+const TYPE: &[usize] = &slots_of(["type"]);
+const DATA: &[usize] = &slots_of(["data", "payload"]);
+const OCCURRED_AT: &[usize] = &slots_of(["createdat", "time", "timestamp", "eventtime", "createdtime"]);
+const ENDED_AT: &[usize] =
+    &slots_of(["endedtime", "endtime", "endedat", "completedtime", "completedat", "finishedtime"]);
+const STARTED_AT: &[usize] = &slots_of(["startedtime", "starttime", "startedat"]);
+const PHONE: &[usize] =
+    &slots_of(["phone", "phonenumber", "contactphone", "contactnumber", "customerphone", "customernumber", "mobile"]);
+const BUSINESS_PHONE: &[usize] = &slots_of(["businessphone", "businessnumber", "campaignphone", "campaignphonenumber"]);
+const CAMPAIGN_ID: &[usize] = &slots_of(["campaignid"]);
+const CAMPAIGN_NAME: &[usize] = &slots_of(["campaignname"]);
+const CORRELATION_ID: &[usize] = &slots_of(["correlationid"]);
+const CALL_RESULT_ID: &[usize] = &slots_of(["callresultid"]);
+const SESSION_ID: &[usize] = &slots_of(["sessionid"]);
+const NAME: &[usize] = &slots_of(["name", "contactname", "customername"]);
+const STATUS: &[usize] = &slots_of(["status", "result", "outcome"]);
+const NOTE: &[usize] = &slots_of(["note", "reason", "failurereason"]);
+const ADDITIONAL_INFORMATION: &[usize] = &slots_of(["additionalinformation", "additionalinfo"]);
+const LAST_STEP_NAME: &[usize] = &slots_of(["laststepname"]);
+const REQUESTS: &[usize] = &slots_of(["requests"]);
+const FLOW: &[usize] = &slots_of(["flow"]);
+const DURATION: &[usize] = &slots_of(["duration", "durationseconds", "callduration", "durationsec"]);
+const CALL_TYPE: &[usize] = &slots_of(["type", "calltype", "direction"]);
+const FROM: &[usize] = &slots_of(["from", "fromnumber", "sender"]);
+const TO: &[usize] = &slots_of(["to", "tonumber", "recipient"]);
+const MESSAGE: &[usize] = &slots_of(["message", "text", "body", "messagebody"]);
+
+/// One member as read: a scalar (`requests` whole, as a `Value`), or, for
+/// the top level's `data`/`payload`, the nested object's members.
+enum Member<'de> {
+    Scalar(Scalar<'de>),
+    Object(Box<Folded<'de>>),
+}
+
+impl Member<'_> {
+    fn is_null(&self) -> bool {
+        match self {
+            Member::Scalar(Scalar::Null) => true,
+            Member::Scalar(Scalar::Value(v)) => v.is_null(),
+            _ => false,
+        }
+    }
+
+    /// `scalar_str` of the member's `Value`.
+    fn text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Member::Scalar(s) => s.text(),
+            Member::Object(_) => None,
+        }
+    }
+}
+
+struct Entry<'de> {
+    /// The member's name as sent.
+    key: Cow<'de, str>,
+    member: Member<'de>,
+}
+
+/// A JSON object's members under the folded names of [`NAMES`], read in
+/// one pass; the lookups give what a `Map` of the object, nulls left out,
+/// searched by folded name in key order, would give.
+struct Folded<'de> {
+    /// Per slot, 1 + the index in `entries` of its first member (0: none).
+    first: [u32; NAMES.len()],
+    entries: Vec<(usize, Entry<'de>)>,
+    /// Some names fold to a slot another name took (`createdAt` and
+    /// `created_at`): rare, and then lookups compare the names.
+    shared_slots: bool,
+}
+
+impl<'de> Folded<'de> {
+    fn new() -> Self {
+        Self { first: [0; NAMES.len()], entries: Vec::with_capacity(16), shared_slots: false }
+    }
+
+    fn put(&mut self, slot: usize, key: Cow<'de, str>, member: Member<'de>) {
+        if self.first[slot] != 0 {
+            // The same name again: the last value wins, as in a `Map`.
+            if let Some((_, e)) = self.entries.iter_mut().find(|(s, e)| *s == slot && e.key == key) {
+                e.member = member;
+                return;
+            }
+            self.shared_slots = true;
+        } else {
+            self.first[slot] = u32::try_from(self.entries.len() + 1).unwrap_or(u32::MAX);
+        }
+        self.entries.push((slot, Entry { key, member }));
+    }
+
+    /// The non-null member under `slot` whose name sorts first.
+    fn slot(&self, slot: usize) -> Option<&Member<'de>> {
+        let first = self.first[slot] as usize;
+        if first == 0 {
+            return None;
+        }
+        if !self.shared_slots {
+            let member = &self.entries[first - 1].1.member;
+            return (!member.is_null()).then_some(member);
+        }
+        self.entries
+            .iter()
+            .filter(|(s, e)| *s == slot && !e.member.is_null())
+            .map(|(_, e)| e)
+            .min_by(|a, b| a.key.cmp(&b.key))
+            .map(|e| &e.member)
+    }
+
+    /// The member under the first of `slots` present.
+    fn lookup(&self, slots: &[usize]) -> Option<&Member<'de>> {
+        slots.iter().find_map(|&i| self.slot(i))
+    }
+}
+
+/// One element read: its members, or the kind of JSON value it is instead.
+enum Element<'de> {
+    Object(Box<Folded<'de>>),
+    Other(&'static str),
+}
+
+/// One JSON text read in one pass (accepting and refusing exactly what
+/// `serde_json::from_str::<Value>` does).
+fn read(text: &str) -> Result<Element<'_>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let element = de.deserialize_any(ElementVisitor { top: true })?;
+    de.end()?;
+    Ok(element)
+}
+
+/// Reads an element (`top`) or the value of its `data`/`payload` member.
+#[derive(Clone, Copy)]
+struct ElementVisitor {
+    top: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for ElementVisitor {
+    type Value = Element<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ElementVisitor {
+    type Value = Element<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut folded = Folded::new();
+        while let Some(name) = map.next_key_seed(FoldedName)? {
+            let Some((slot, key)) = name else {
+                map.next_value::<Checked>()?;
+                continue;
+            };
+            let member = if self.top && DATA.contains(&slot) {
+                map.next_value_seed(DataVisitor)?
+            } else if REQUESTS.contains(&slot) {
+                Member::Scalar(Scalar::Value(Box::new(map.next_value::<Value>()?)))
+            } else {
+                Member::Scalar(map.next_value::<Scalar<'de>>()?)
+            };
+            folded.put(slot, key, member);
+        }
+        Ok(Element::Object(Box::new(folded)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Element::Other("array"))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Element::Other("boolean"))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Element::Other("number"))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Element::Other("number"))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Element::Other("number"))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Element::Other("string"))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Element::Other("null"))
+    }
+}
+
+/// The value of the top level's `data`/`payload`: an object's members, or
+/// a scalar like any other member.
+struct DataVisitor;
+
+impl<'de> DeserializeSeed<'de> for DataVisitor {
+    type Value = Member<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DataVisitor {
+    type Value = Member<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        match (ElementVisitor { top: false }).visit_map(map)? {
+            Element::Object(nested) => Ok(Member::Object(nested)),
+            Element::Other(_) => unreachable!("visit_map reads an object"),
+        }
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        ScalarVisitor.visit_seq(seq).map(Member::Scalar)
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
+        ScalarVisitor.visit_bool(b).map(Member::Scalar)
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+        ScalarVisitor.visit_i64(n).map(Member::Scalar)
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+        ScalarVisitor.visit_u64(n).map(Member::Scalar)
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
+        ScalarVisitor.visit_f64(n).map(Member::Scalar)
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+        ScalarVisitor.visit_borrowed_str(s).map(Member::Scalar)
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        ScalarVisitor.visit_str(s).map(Member::Scalar)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        ScalarVisitor.visit_unit().map(Member::Scalar)
+    }
+}
+
+/// A member name's slot in [`NAMES`] after folding, with the name as sent.
+struct FoldedName;
+
+impl<'de> DeserializeSeed<'de> for FoldedName {
+    type Value = Option<(usize, Cow<'de, str>)>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FoldedName {
+    type Value = Option<(usize, Cow<'de, str>)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Self::Value, E> {
+        Ok(slot_of(key).map(|slot| (slot, Cow::Borrowed(key))))
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(slot_of(key).map(|slot| (slot, Cow::Owned(key.to_owned()))))
+    }
+}
+
+/// The slot of `key` folded, without allocating for ASCII names.
+fn slot_of(key: &str) -> Option<usize> {
+    let mut buf = [0u8; 32];
+    if key.is_ascii() && key.len() <= buf.len() {
+        let mut len = 0;
+        for b in key.bytes().filter(u8::is_ascii_alphanumeric) {
+            buf[len] = b.to_ascii_lowercase();
+            len += 1;
+        }
+        NAME_INDEX.find(&NAMES, &buf[..len])
+    } else {
+        NAME_INDEX.find(&NAMES, fold(key).as_bytes())
+    }
+}
+
+/// One element's fields: the envelope (top level) and its `data` object.
+struct Fields<'a, 'de> {
+    top: &'a Folded<'de>,
+    data: Option<&'a Folded<'de>>,
+}
+
+impl<'a, 'de> Fields<'a, 'de> {
     /// A payload field: in `data` first, then at the top level.
-    fn get(&self, names: &[&str]) -> Option<&'a Value> {
-        self.data.as_ref().and_then(|d| d.lookup(names)).or_else(|| self.top.lookup(names))
+    fn get(&self, names: &[usize]) -> Option<&'a Member<'de>> {
+        self.data.and_then(|d| d.lookup(names)).or_else(|| self.top.lookup(names))
     }
 
     /// An envelope field: at the top level first, then in `data`.
-    fn envelope(&self, names: &[&str]) -> Option<&'a Value> {
-        self.top.lookup(names).or_else(|| self.data.as_ref().and_then(|d| d.lookup(names)))
+    fn envelope(&self, names: &[usize]) -> Option<&'a Member<'de>> {
+        self.top.lookup(names).or_else(|| self.data.and_then(|d| d.lookup(names)))
     }
 
     /// A payload field as meaningful text (no null, blank or `"NA"`).
-    fn text(&self, names: &[&str]) -> Option<Cow<'a, str>> {
-        self.get(names).and_then(scalar_str).filter(|s| !is_sentinel(s))
+    fn text(&self, names: &[usize]) -> Option<Cow<'a, str>> {
+        self.get(names).and_then(Member::text).filter(|s| !is_sentinel(s))
     }
 
-    fn has(&self, names: &[&str]) -> bool {
+    fn has(&self, names: &[usize]) -> bool {
         self.get(names).is_some()
     }
 }
 
-const ID: &[&str] = &["id", "eventid"];
-const EVENT_TYPE: &[&str] = &["eventtype", "event"];
-const DATA: &[&str] = &["data", "payload"];
-const OCCURRED_AT: &[&str] = &["createdat", "time", "timestamp", "eventtime", "createdtime"];
-const ENDED_AT: &[&str] = &["endedtime", "endtime", "endedat", "completedtime", "completedat", "finishedtime"];
-const STARTED_AT: &[&str] = &["startedtime", "starttime", "startedat"];
-const PHONE: &[&str] =
-    &["phone", "phonenumber", "contactphone", "contactnumber", "customerphone", "customernumber", "mobile"];
-const BUSINESS_PHONE: &[&str] = &["businessphone", "businessnumber", "campaignphone", "campaignphonenumber"];
-const CAMPAIGN_ID: &[&str] = &["campaignid"];
-const CAMPAIGN_NAME: &[&str] = &["campaignname"];
-const CORRELATION_ID: &[&str] = &["correlationid"];
-const CALL_RESULT_ID: &[&str] = &["callresultid"];
-const SESSION_ID: &[&str] = &["sessionid"];
-const NAME: &[&str] = &["name", "contactname", "customername"];
-const STATUS: &[&str] = &["status", "result", "outcome"];
-const NOTE: &[&str] = &["note", "reason", "failurereason"];
-const ADDITIONAL_INFORMATION: &[&str] = &["additionalinformation", "additionalinfo"];
-const LAST_STEP_NAME: &[&str] = &["laststepname"];
-const REQUESTS: &[&str] = &["requests"];
-const FLOW: &[&str] = &["flow"];
-const DURATION: &[&str] = &["duration", "durationseconds", "callduration", "durationsec"];
-const CALL_TYPE: &[&str] = &["type", "calltype", "direction"];
-const FROM: &[&str] = &["from", "fromnumber", "sender"];
-const TO: &[&str] = &["to", "tonumber", "recipient"];
-const MESSAGE: &[&str] = &["message", "text", "body", "messagebody"];
-
 /// Fields only a `CallComplete` has, for elements that do not say their type.
-const CALL_COMPLETE_SHAPE: &[&str] = &["requests", "flow", "callresultid", "sessionid", "laststepname"];
+const CALL_COMPLETE_SHAPE: &[usize] = &slots_of(["requests", "flow", "callresultid", "sessionid", "laststepname"]);
 
 fn parse_element(raw: &str, hint: Option<Kind>, ctx: &ParseContext) -> Result<NormalisedEvent, Rejection> {
-    let value: Value =
-        serde_json::from_str(raw).map_err(|_| Rejection::new("invalid_payload", "batch element is not valid JSON"))?;
-    normalise_element(&value, hint, ctx)
+    let element = read(raw).map_err(|_| Rejection::new("invalid_payload", "batch element is not valid JSON"))?;
+    normalise_element(&element, raw, hint, ctx)
 }
 
-fn normalise_element(value: &Value, hint: Option<Kind>, ctx: &ParseContext) -> Result<NormalisedEvent, Rejection> {
-    let Value::Object(top) = value else {
-        return Err(Rejection::new("not_an_object", format!("batch element is a JSON {}", json_kind(value))));
+/// One element, read from `raw` (its exact text, for the content key).
+fn normalise_element(
+    element: &Element<'_>,
+    raw: &str,
+    hint: Option<Kind>,
+    ctx: &ParseContext,
+) -> Result<NormalisedEvent, Rejection> {
+    let top = match element {
+        Element::Object(top) => top,
+        Element::Other(kind) => return Err(Rejection::new("not_an_object", format!("batch element is a JSON {kind}"))),
     };
 
-    let top = FoldedObject::new(top);
     let data_field = top.lookup(DATA);
     let data = match data_field {
-        Some(Value::Object(d)) => Some(FoldedObject::new(d)),
+        Some(Member::Object(d)) => Some(&**d),
         _ => None,
     };
     let fields = Fields { top, data };
@@ -259,8 +630,8 @@ fn normalise_element(value: &Value, hint: Option<Kind>, ctx: &ParseContext) -> R
     let declared = fields
         .top
         .lookup(EVENT_TYPE)
-        .and_then(scalar_text)
-        .or_else(|| fields.top.lookup(&["type"]).and_then(scalar_text).filter(|t| Kind::from_name(t).is_some()));
+        .and_then(member_text)
+        .or_else(|| fields.top.lookup(TYPE).and_then(member_text).filter(|t| Kind::from_name(t).is_some()));
     let (kind, event_type, source) = match &declared {
         Some(name) => match Kind::from_name(name) {
             Some(kind) => (kind, kind.name().to_owned(), "payload"),
@@ -279,15 +650,15 @@ fn normalise_element(value: &Value, hint: Option<Kind>, ctx: &ParseContext) -> R
     let strict = kind != Kind::Unknown;
     let reject = |reason: &'static str, detail: &str| Rejection::new(reason, detail).with_event_type(Some(&event_type));
 
-    if strict && data_field.is_some_and(|d| !d.is_object()) {
+    if strict && data_field.is_some_and(|d| !matches!(d, Member::Object(_))) {
         return Err(reject("invalid_payload", "data is not an object"));
     }
 
-    let (event_key, key_source) = match event_key(&fields.top) {
+    let (event_key, key_source) = match event_key(fields.top) {
         Ok(Some(key)) => (key, "id"),
-        Ok(None) => (content_key(value), "content_sha256"),
+        Ok(None) => (content_key(raw), "content_sha256"),
         Err(detail) if strict => return Err(reject("invalid_event_id", detail)),
-        Err(_) => (content_key(value), "content_sha256"),
+        Err(_) => (content_key(raw), "content_sha256"),
     };
 
     let occurred_at = match fields.envelope(OCCURRED_AT) {
@@ -299,11 +670,11 @@ fn normalise_element(value: &Value, hint: Option<Kind>, ctx: &ParseContext) -> R
         },
     };
 
-    let mut attributes = Map::new();
-    attributes.insert("key_source".into(), Value::from(key_source));
-    attributes.insert("event_type_source".into(), Value::from(source));
+    let mut attributes = Attributes::new();
+    attributes.insert("key_source", Value::from(key_source));
+    attributes.insert("event_type_source", Value::from(source));
     if let Some(name) = declared.filter(|d| d != &event_type) {
-        attributes.insert("event_type_raw".into(), Value::from(name));
+        attributes.insert("event_type_raw", Value::from(name));
     }
     put_text(&mut attributes, "campaign_id", fields.text(CAMPAIGN_ID));
     put_text(&mut attributes, "campaign_name", fields.text(CAMPAIGN_NAME));
@@ -340,12 +711,12 @@ fn normalise_element(value: &Value, hint: Option<Kind>, ctx: &ParseContext) -> R
 
 /// The type of an element that does not name one, from the fields only one
 /// type has. Order matters: a `CallComplete` also has `status` and `phone`.
-fn infer(fields: &Fields<'_>) -> Kind {
+fn infer(fields: &Fields<'_, '_>) -> Kind {
     if fields.has(CALL_COMPLETE_SHAPE) {
         Kind::CallComplete
     } else if fields.has(MESSAGE) || (fields.has(FROM) && fields.has(TO)) {
         Kind::Sms
-    } else if fields.text(&["type"]).is_some() {
+    } else if fields.text(TYPE).is_some() {
         Kind::CallReceived
     } else if fields.has(STATUS) || fields.has(NOTE) {
         Kind::CallAttempted
@@ -354,30 +725,19 @@ fn infer(fields: &Fields<'_>) -> Kind {
     }
 }
 
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
 /// The element's own `id` (string or number). `Ok(None)`: no id (absent,
 /// null or blank), so the content hash is the key. UUIDs are keyed in their
 /// lower-case hyphenated form, so `ABC…` and `abc…` are one event.
-fn event_key(top: &FoldedObject<'_>) -> Result<Option<EventKey>, &'static str> {
+fn event_key(top: &Folded<'_>) -> Result<Option<EventKey>, &'static str> {
     let text = match top.lookup(ID) {
         None => return Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
-        Some(Value::String(s)) => s.trim().to_owned(),
-        Some(Value::Number(n)) => n.to_string(),
+        Some(Member::Scalar(Scalar::Text(s))) if s.trim().is_empty() => return Ok(None),
+        Some(Member::Scalar(Scalar::Text(s))) => s.trim().to_owned(),
+        Some(Member::Scalar(Scalar::Number(n))) => n.to_string(),
         Some(_) => return Err("id is not a string or a number"),
     };
     let text = match uuid::Uuid::try_parse(&text) {
-        Ok(uuid) => uuid.hyphenated().to_string(),
+        Ok(uuid) => crate::task::uuid_text(uuid),
         Err(_) => text,
     };
     EventKey::parse(text).map(Some).map_err(|e| match e {
@@ -389,8 +749,10 @@ fn event_key(top: &FoldedObject<'_>) -> Result<Option<EventKey>, &'static str> {
 
 /// Key of an element without an id: SHA-256 (hex) of its canonical JSON, so
 /// the same content redelivered with other key order or spacing is one event.
-fn content_key(element: &Value) -> EventKey {
-    let digest = Sha256::digest(canonical_json(element).as_bytes());
+fn content_key(raw: &str) -> EventKey {
+    // Only elements without a usable id get here: they are read again, whole.
+    let element: Value = serde_json::from_str(raw).expect("an element read once reads again as a Value");
+    let digest = Sha256::digest(canonical_json(&element).as_bytes());
     EventKey::parse(hex::encode(digest)).expect("a hex digest is a valid key")
 }
 
@@ -437,8 +799,8 @@ pub(crate) fn canonical_json(value: &Value) -> String {
 /// as UTC, the zone every documented example uses), a space instead of `T`,
 /// or epoch seconds/milliseconds as a number or a string. Years outside
 /// 2001-2100 are not event times.
-fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
-    let s = scalar_str(value)?;
+fn parse_time(value: &Member<'_>) -> Option<DateTime<Utc>> {
+    let s = value.text()?;
     if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return epoch_seconds(&s).ok();
     }
@@ -484,21 +846,21 @@ fn phone(raw: &str, region: PhoneRegion) -> Option<PhoneNumber> {
     }
 }
 
-fn put_text(attributes: &mut Map<String, Value>, name: &str, value: Option<impl Into<String>>) {
+fn put_text(attributes: &mut Attributes, name: &'static str, value: Option<impl Into<String>>) {
     if let Some(v) = value {
-        attributes.insert(name.into(), Value::from(v.into()));
+        attributes.insert(name, Value::from(v.into()));
     }
 }
 
-fn put_phone(attributes: &mut Map<String, Value>, name: &str, phone: Option<PhoneNumber>) {
+fn put_phone(attributes: &mut Attributes, name: &'static str, phone: Option<PhoneNumber>) {
     if let Some(p) = phone {
-        attributes.insert(name.into(), Value::from(p.as_str()));
+        attributes.insert(name, Value::from(p.as_str()));
     }
 }
 
-fn put_time(attributes: &mut Map<String, Value>, name: &str, at: Option<DateTime<Utc>>) {
+fn put_time(attributes: &mut Attributes, name: &'static str, at: Option<DateTime<Utc>>) {
     if let Some(at) = at {
-        attributes.insert(name.into(), Value::from(rfc3339(at)));
+        attributes.insert(name, Value::from(rfc3339(at)));
     }
 }
 
@@ -526,17 +888,17 @@ fn is_human_support_request(name: &str) -> bool {
     matches!(fold(name).as_str(), "humansupportrequest" | "humansupport")
 }
 
-fn duration_seconds(fields: &Fields<'_>) -> Option<Value> {
+fn duration_seconds(fields: &Fields<'_, '_>) -> Option<Value> {
     let text = fields.text(DURATION)?;
     let seconds: f64 = text.parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0)?;
     Some(if seconds.fract() == 0.0 { Value::from(seconds as u64) } else { Value::from(seconds) })
 }
 
 fn call_complete(
-    fields: &Fields<'_>,
+    fields: &Fields<'_, '_>,
     occurred_at: Option<DateTime<Utc>>,
     ctx: &ParseContext,
-    attributes: &mut Map<String, Value>,
+    attributes: &mut Attributes,
 ) -> CallbackDecision {
     let region = ctx.default_region;
     let customer = fields.text(PHONE).and_then(|p| phone(&p, region));
@@ -544,7 +906,10 @@ fn call_complete(
     // Secondary times inform; a bad one is dropped rather than losing a task.
     let started_at = fields.get(STARTED_AT).and_then(parse_time);
     let ended_at = fields.get(ENDED_AT).and_then(parse_time);
-    let requests = request_names(fields.get(REQUESTS));
+    let requests = request_names(fields.get(REQUESTS).and_then(|m| match m {
+        Member::Scalar(Scalar::Value(v)) => Some(&**v),
+        _ => None,
+    }));
     let human = requests.iter().any(|r| is_human_support_request(r));
 
     put_phone(attributes, "phone", customer.clone());
@@ -558,13 +923,13 @@ fn call_complete(
     put_time(attributes, "started_at", started_at);
     put_time(attributes, "ended_at", ended_at);
     if let Some(duration) = duration_seconds(fields) {
-        attributes.insert("duration_seconds".into(), duration);
+        attributes.insert("duration_seconds", duration);
     }
-    if let Some(Value::Array(flow)) = fields.get(FLOW) {
-        attributes.insert("flow_steps".into(), Value::from(flow.len()));
+    if let Some(Member::Scalar(Scalar::Array(flow_steps))) = fields.get(FLOW) {
+        attributes.insert("flow_steps", Value::from(*flow_steps));
     }
-    attributes.insert("requests".into(), Value::from(requests));
-    attributes.insert("human_support_requested".into(), Value::from(human));
+    attributes.insert("requests", Value::from(requests));
+    attributes.insert("human_support_requested", Value::from(human));
 
     if !human {
         return CallbackDecision::NotDue;
@@ -573,7 +938,7 @@ fn call_complete(
     let Some(phone) = customer else {
         return CallbackDecision::Unreachable { reason };
     };
-    let mut context = Map::new();
+    let mut context = Attributes::new();
     for name in [
         "campaign_id",
         "campaign_name",
@@ -585,7 +950,7 @@ fn call_complete(
         "last_step_name",
     ] {
         if let Some(v) = attributes.get(name) {
-            context.insert(name.into(), v.clone());
+            context.insert(name, v.clone());
         }
     }
     CallbackDecision::Due(Box::new(CallbackRequest {
@@ -601,7 +966,7 @@ fn call_complete(
 
 /// SMS: numbers (E.164) and the message's length, not its text. Who is the
 /// customer follows from the direction, when the type says it.
-fn sms(fields: &Fields<'_>, kind: Kind, region: PhoneRegion, attributes: &mut Map<String, Value>) {
+fn sms(fields: &Fields<'_, '_>, kind: Kind, region: PhoneRegion, attributes: &mut Attributes) {
     let from = fields.text(FROM).and_then(|p| phone(&p, region));
     let to = fields.text(TO).and_then(|p| phone(&p, region));
     let (customer, business) = match kind {
@@ -613,8 +978,8 @@ fn sms(fields: &Fields<'_>, kind: Kind, region: PhoneRegion, attributes: &mut Ma
     put_phone(attributes, "to", to);
     put_phone(attributes, "customer_phone", customer);
     put_phone(attributes, "business_phone", business);
-    if let Some(message) = fields.get(MESSAGE).and_then(Value::as_str) {
-        attributes.insert("message_length".into(), Value::from(message.chars().count()));
+    if let Some(Member::Scalar(Scalar::Text(message))) = fields.get(MESSAGE) {
+        attributes.insert("message_length", Value::from(message.chars().count()));
     }
     put_text(attributes, "status", fields.text(STATUS));
 }

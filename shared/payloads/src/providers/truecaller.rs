@@ -7,14 +7,15 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{is_syntax_error, json_text};
 use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
+use crate::event::SetField;
 use crate::lenient::{self, epoch_seconds, flag, meaningful, text};
 use crate::{
-    CallbackDecision, CallbackReason, CallbackRequest, CallbackWindow, DecodeError, EventKey, NormalisedEvent,
-    PhoneNumber, PhoneRegion, Provider,
+    Attributes, CallbackDecision, CallbackReason, CallbackRequest, CallbackWindow, DecodeError, EventKey,
+    NormalisedEvent, PhoneNumber, PhoneRegion, Provider,
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -141,13 +142,13 @@ fn normalise(envelope: Envelope, ctx: &ParseContext) -> Result<NormalisedEvent, 
         uuid::Uuid::try_parse(event_id).map_err(|_| reject("invalid_event_id", "event_id is not a UUID"))?;
     // The hyphenated lower-case form, so `ABC…` and `abc…` are one event.
     let event_key =
-        EventKey::parse(event_uuid.hyphenated().to_string()).map_err(|e| reject("invalid_event_id", &e.to_string()))?;
+        EventKey::parse(crate::task::uuid_text(event_uuid)).map_err(|e| reject("invalid_event_id", &e.to_string()))?;
     let occurred_at =
         optional_time(envelope.created_at.as_deref(), "created_at").map_err(|d| reject("invalid_timestamp", &d))?;
 
-    let mut attributes = Map::new();
+    let mut attributes = Attributes::new();
     if let Some(account) = &envelope.client_account_id {
-        attributes.insert("client_account_id".into(), Value::from(account.as_str()));
+        attributes.insert("client_account_id", Value::from(account.as_str()));
     }
 
     let callback = match event_type.as_str() {
@@ -176,15 +177,15 @@ fn optional_time(value: Option<&str>, field: &str) -> Result<Option<DateTime<Utc
     }
 }
 
-fn put_text(attributes: &mut Map<String, Value>, name: &str, value: Option<&String>) {
+fn put_text(attributes: &mut impl SetField, name: &'static str, value: Option<&String>) {
     if let Some(v) = value.filter(|v| !lenient::is_sentinel(v)) {
-        attributes.insert(name.into(), Value::from(v.as_str()));
+        attributes.set_field(name, Value::from(v.as_str()));
     }
 }
 
-fn put_phone(attributes: &mut Map<String, Value>, name: &str, phone: Option<&PhoneNumber>) {
+fn put_phone(attributes: &mut Attributes, name: &'static str, phone: Option<&PhoneNumber>) {
     if let Some(p) = phone {
-        attributes.insert(name.into(), Value::from(p.as_str()));
+        attributes.insert(name, Value::from(p.as_str()));
     }
 }
 
@@ -196,7 +197,7 @@ fn cmb_callback(
     cmb: CmbPayload,
     created_at: Option<DateTime<Utc>>,
     ctx: &ParseContext,
-    attributes: &mut Map<String, Value>,
+    attributes: &mut Attributes,
 ) -> Result<CallbackDecision, (&'static str, String)> {
     let region = ctx.default_region;
     let client = phone(cmb.client_number.as_deref(), region);
@@ -226,14 +227,14 @@ fn cmb_callback(
     put_text(attributes, "requested_date", cmb.requested_date.as_ref());
     put_text(attributes, "requested_slot", cmb.requested_slot.as_ref());
     if let Some(at) = requested_at {
-        attributes.insert("requested_at".into(), Value::from(crate::event::rfc3339(at)));
+        attributes.insert("requested_at", Value::from(crate::event::rfc3339(at)));
     }
     if let Some(w) = &window {
-        attributes.insert("preferred_from_time".into(), Value::from(crate::event::rfc3339(w.from)));
-        attributes.insert("preferred_to_time".into(), Value::from(crate::event::rfc3339(w.to)));
+        attributes.insert("preferred_from_time", Value::from(crate::event::rfc3339(w.from)));
+        attributes.insert("preferred_to_time", Value::from(crate::event::rfc3339(w.to)));
     }
     let interested = cmb.is_interested.unwrap_or(false);
-    attributes.insert("is_interested".into(), Value::from(interested));
+    attributes.insert("is_interested", Value::from(interested));
 
     if !interested {
         return Ok(CallbackDecision::NotDue);
@@ -247,7 +248,7 @@ fn cmb_callback(
         (None, Some(alternate)) => (alternate, None),
         (None, None) => return Ok(CallbackDecision::Unreachable { reason }),
     };
-    let mut context = Map::new();
+    let mut context = Attributes::new();
     put_text(&mut context, "feature_set", cmb.feature_set.as_ref());
     put_text(&mut context, "cmb_config_name", cmb.cmb_config_name.as_ref());
     put_text(&mut context, "requested_slot", cmb.requested_slot.as_ref());
@@ -263,24 +264,20 @@ fn cmb_callback(
     })))
 }
 
-fn survey_attributes(
-    survey: SurveyPayload,
-    region: PhoneRegion,
-    attributes: &mut Map<String, Value>,
-) -> Result<(), String> {
+fn survey_attributes(survey: SurveyPayload, region: PhoneRegion, attributes: &mut Attributes) -> Result<(), String> {
     put_text(attributes, "survey_name", survey.name.as_ref());
     put_text(attributes, "feature_set", survey.feature_set.as_ref());
     put_phone(attributes, "client_number", phone(survey.client_number.as_deref(), region).as_ref());
     put_phone(attributes, "business_number", phone(survey.business_number.as_deref(), region).as_ref());
     if let Some(at) = optional_time(survey.requested_at.as_deref(), "requested_at")? {
-        attributes.insert("requested_at".into(), Value::from(crate::event::rfc3339(at)));
+        attributes.insert("requested_at", Value::from(crate::event::rfc3339(at)));
     }
     let responses: Vec<Value> = survey
         .user_responses
         .into_iter()
         .map(|r| serde_json::json!({"question": r.question, "response": r.response}))
         .collect();
-    attributes.insert("user_responses".into(), Value::Array(responses));
+    attributes.insert("user_responses", Value::Array(responses));
     Ok(())
 }
 

@@ -43,14 +43,16 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use serde::de::DeserializeSeed;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::{is_syntax_error, json_text};
 use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
+use crate::fields::{Kind, Members, NameIndex, ObjectSeed, Scalar, Shape, slots};
 use crate::lenient::{is_sentinel, scalar_str};
 use crate::{
-    CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
+    Attributes, CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
     PhoneRegion, Provider,
 };
 
@@ -99,23 +101,97 @@ pub const KNOWN_ON_CALL_TYPES: &[&str] = &[
     "in_call_event",
 ];
 
+/// Every member name Wavix's parser reads, each with a slot in [`Body`].
+const NAMES: [&str; 51] = [
+    "uuid",
+    "id",
+    "call_id",
+    "call_uuid",
+    "event_type",
+    "event",
+    "event_time",
+    "event_timestamp",
+    "timestamp",
+    "from",
+    "caller",
+    "from_number",
+    "caller_id",
+    "ani",
+    "to",
+    "callee",
+    "to_number",
+    "called",
+    "dnis",
+    "direction",
+    "call_direction",
+    "call_started",
+    "started_at",
+    "start_time",
+    "call_answered",
+    "answered_at",
+    "answer_time",
+    "call_completed",
+    "call_finished",
+    "call_ended",
+    "ended_at",
+    "end_time",
+    "disposition",
+    "call_disposition",
+    "status",
+    "date",
+    "call_date",
+    "billsec",
+    "bill_sec",
+    "billable_seconds",
+    "charge",
+    "per_minute",
+    "machine_detected",
+    "tag",
+    "event_payload",
+    "duration",
+    "forward_fee",
+    "destination",
+    "sip_trunk",
+    "answered_by",
+    "parent_uuid",
+];
+const NAME_INDEX: NameIndex<{ NAMES.len() }> = NameIndex::new(&NAMES);
+const KINDS: [Kind; NAMES.len()] = {
+    let mut kinds = [Kind::Scalar; NAMES.len()];
+    kinds[slots(["event_payload"], &NAMES)[0]] = Kind::Value;
+    kinds
+};
+
 // Field names by meaning, current name first, then the names older doc
 // versions, SDKs and consumers use (docs/providers/wavix.md).
-const CALL_ID: &[&str] = &["uuid", "id", "call_id", "call_uuid"];
-const EVENT_TYPE: &[&str] = &["event_type", "event"];
-const EVENT_TIME: &[&str] = &["event_time", "event_timestamp", "timestamp"];
-const FROM: &[&str] = &["from", "caller", "from_number", "caller_id", "ani"];
-const TO: &[&str] = &["to", "callee", "to_number", "called", "dnis"];
-const DIRECTION: &[&str] = &["direction", "call_direction"];
-const CALL_STARTED: &[&str] = &["call_started", "started_at", "start_time"];
-const CALL_ANSWERED: &[&str] = &["call_answered", "answered_at", "answer_time"];
-const CALL_COMPLETED: &[&str] = &["call_completed", "call_finished", "call_ended", "ended_at", "end_time"];
-const DISPOSITION: &[&str] = &["disposition", "call_disposition", "status"];
-const POST_CALL_DATE: &[&str] = &["date", "call_date"];
-const BILLSEC: &[&str] = &["billsec", "bill_sec", "billable_seconds"];
+const CALL_ID: &[usize] = &slots(["uuid", "id", "call_id", "call_uuid"], &NAMES);
+const EVENT_TYPE: &[usize] = &slots(["event_type", "event"], &NAMES);
+const EVENT_TIME: &[usize] = &slots(["event_time", "event_timestamp", "timestamp"], &NAMES);
+const FROM: &[usize] = &slots(["from", "caller", "from_number", "caller_id", "ani"], &NAMES);
+const TO: &[usize] = &slots(["to", "callee", "to_number", "called", "dnis"], &NAMES);
+const DIRECTION: &[usize] = &slots(["direction", "call_direction"], &NAMES);
+const CALL_STARTED: &[usize] = &slots(["call_started", "started_at", "start_time"], &NAMES);
+const CALL_ANSWERED: &[usize] = &slots(["call_answered", "answered_at", "answer_time"], &NAMES);
+const CALL_COMPLETED: &[usize] =
+    &slots(["call_completed", "call_finished", "call_ended", "ended_at", "end_time"], &NAMES);
+const DISPOSITION: &[usize] = &slots(["disposition", "call_disposition", "status"], &NAMES);
+const POST_CALL_DATE: &[usize] = &slots(["date", "call_date"], &NAMES);
+const BILLSEC: &[usize] = &slots(["billsec", "bill_sec", "billable_seconds"], &NAMES);
 /// Fields only a post-call (CDR) payload has; they identify one that
 /// carries no `event_type`.
-const POST_CALL_MARKERS: &[&str] = &["disposition", "call_disposition", "charge", "per_minute", "billsec"];
+const POST_CALL_MARKERS: &[usize] =
+    &slots(["disposition", "call_disposition", "charge", "per_minute", "billsec"], &NAMES);
+const MACHINE_DETECTED: usize = slots(["machine_detected"], &NAMES)[0];
+const EVENT_PAYLOAD: usize = slots(["event_payload"], &NAMES)[0];
+const TAG: &[usize] = &slots(["tag"], &NAMES);
+const DURATION: &[usize] = &slots(["duration"], &NAMES);
+const CHARGE: &[usize] = &slots(["charge"], &NAMES);
+const PER_MINUTE: &[usize] = &slots(["per_minute"], &NAMES);
+const FORWARD_FEE: &[usize] = &slots(["forward_fee"], &NAMES);
+const DESTINATION: &[usize] = &slots(["destination"], &NAMES);
+const SIP_TRUNK: &[usize] = &slots(["sip_trunk"], &NAMES);
+const ANSWERED_BY: &[usize] = &slots(["answered_by"], &NAMES);
+const PARENT_UUID: &[usize] = &slots(["parent_uuid"], &NAMES);
 
 impl ProviderParser for Wavix {
     fn provider(&self) -> Provider {
@@ -129,9 +205,11 @@ impl ProviderParser for Wavix {
         if body.trim_start().starts_with('[') {
             return parse_batch(body, ctx);
         }
-        match serde_json::from_str::<Value>(body) {
-            Ok(Value::Object(map)) => Ok(vec![ParsedEvent { raw: body.to_owned(), outcome: normalise(&map, ctx) }]),
-            Ok(_) => Err(DecodeError::WrongShape("expected a JSON object".into())),
+        match read(body) {
+            Ok(Shape::Object(members)) => {
+                Ok(vec![ParsedEvent { raw: body.to_owned(), outcome: normalise(&Body(members), ctx) }])
+            }
+            Ok(Shape::Other) => Err(DecodeError::WrongShape("expected a JSON object".into())),
             Err(err) => Err(decode_error(&err)),
         }
     }
@@ -145,8 +223,10 @@ fn parse_batch(body: &str, ctx: &ParseContext) -> Result<Vec<ParsedEvent>, Decod
     elements
         .into_iter()
         .enumerate()
-        .map(|(index, element)| match serde_json::from_str::<Value>(element.get()) {
-            Ok(Value::Object(map)) => Ok(ParsedEvent { raw: element.get().to_owned(), outcome: normalise(&map, ctx) }),
+        .map(|(index, element)| match read(element.get()) {
+            Ok(Shape::Object(members)) => {
+                Ok(ParsedEvent { raw: element.get().to_owned(), outcome: normalise(&Body(members), ctx) })
+            }
             _ => Err(DecodeError::WrongShape(format!("array element {index} is not a JSON object"))),
         })
         .collect()
@@ -158,22 +238,36 @@ fn decode_error(err: &serde_json::Error) -> DecodeError {
     if is_syntax_error(err) { DecodeError::NotJson(at) } else { DecodeError::WrongShape(at) }
 }
 
-/// First present, non-blank scalar among `keys`, as trimmed text.
-fn field<'a>(map: &'a Map<String, Value>, keys: &[&str]) -> Option<Cow<'a, str>> {
-    keys.iter().find_map(|k| map.get(*k).and_then(scalar_str))
+/// One JSON text read in one pass into the members Wavix's parser uses
+/// (what `serde_json::from_str::<Value>` would accept or refuse, the same).
+fn read(text: &str) -> Result<Shape<'_, { NAMES.len() }>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let shape = ObjectSeed { names: &NAMES, index: &NAME_INDEX, kinds: &KINDS }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(shape)
 }
 
-/// Whether any of `keys` is present at all (even as `null`).
-fn present_key(map: &Map<String, Value>, keys: &[&str]) -> bool {
-    keys.iter().any(|k| map.contains_key(*k))
+/// The members of one Wavix event object, by slot of [`NAMES`].
+struct Body<'de>(Members<'de, { NAMES.len() }>);
+
+impl Body<'_> {
+    /// First present, non-blank scalar among `slots`, as trimmed text.
+    fn field(&self, slots: &[usize]) -> Option<Cow<'_, str>> {
+        slots.iter().find_map(|&i| self.0.get(i).and_then(Scalar::text))
+    }
+
+    /// Whether any of `slots` is present at all (even as `null`).
+    fn present(&self, slots: &[usize]) -> bool {
+        slots.iter().any(|&i| self.0.get(i).is_some())
+    }
 }
 
-fn normalise(map: &Map<String, Value>, ctx: &ParseContext) -> Result<NormalisedEvent, Rejection> {
-    let raw_type = field(map, EVENT_TYPE);
+fn normalise(map: &Body<'_>, ctx: &ParseContext) -> Result<NormalisedEvent, Rejection> {
+    let raw_type = map.field(EVENT_TYPE);
     let kind = match raw_type.as_deref().map(normalise_event_type) {
         Some(t) if t == "post_call" || t == "postcall" => WavixKind::PostCall,
         Some(_) => WavixKind::OnCall,
-        None if POST_CALL_MARKERS.iter().any(|k| map.get(*k).and_then(scalar_str).is_some()) => WavixKind::PostCall,
+        None if POST_CALL_MARKERS.iter().any(|&i| map.0.get(i).and_then(Scalar::text).is_some()) => WavixKind::PostCall,
         None => WavixKind::OnCall,
     };
     let event_type = match kind {
@@ -186,35 +280,34 @@ fn normalise(map: &Map<String, Value>, ctx: &ParseContext) -> Result<NormalisedE
 
     let uuid = call_uuid(map).map_err(|(reason, detail)| reject(reason, detail))?;
     let region = ctx.default_region;
-    let mut attributes = Map::new();
-    attributes.insert("kind".into(), Value::from(kind.as_str()));
-    attributes.insert("uuid".into(), Value::from(uuid.as_str()));
+    let mut attributes = Attributes::new();
+    attributes.insert("kind", Value::from(kind.as_str()));
+    attributes.insert("uuid", Value::from(uuid.as_str()));
     let direction = Direction::read(map);
     if let Some(d) = direction.as_attribute() {
-        attributes.insert("direction".into(), Value::from(d));
+        attributes.insert("direction", Value::from(d));
     }
-    let caller = phone(field(map, FROM).as_deref(), region);
-    let called = phone(field(map, TO).as_deref(), region);
+    let caller = phone(map.field(FROM).as_deref(), region);
+    let called = phone(map.field(TO).as_deref(), region);
     put_phone(&mut attributes, "from", caller.as_ref());
     put_phone(&mut attributes, "to", called.as_ref());
 
     let (event_type, event_key, occurred_at, answered) = match kind {
         WavixKind::OnCall => {
             let event_type = event_type.ok_or_else(|| reject("missing_event_type", "event_type is missing"))?;
-            let raw_time =
-                field(map, EVENT_TIME).ok_or_else(|| reject("missing_timestamp", "event_time is missing"))?;
+            let raw_time = map.field(EVENT_TIME).ok_or_else(|| reject("missing_timestamp", "event_time is missing"))?;
             let at = parse_instant(&raw_time)
                 .ok_or_else(|| reject("invalid_timestamp", "event_time is not an ISO 8601 or epoch timestamp"))?;
             let key = EventKey::join([uuid.as_str(), event_type.as_str(), key_time(at).as_str()])
                 .map_err(|e| reject("invalid_event_key", &e.to_string()))?;
-            attributes.insert("event_time".into(), Value::from(key_time(at)));
+            attributes.insert("event_time", Value::from(key_time(at)));
             let answered = on_call_attributes(map, &event_type, &mut attributes);
             (event_type, key, Some(at), answered)
         }
         WavixKind::PostCall => {
             let key =
                 EventKey::join([uuid.as_str(), POST_CALL]).map_err(|e| reject("invalid_event_key", &e.to_string()))?;
-            let date = match field(map, POST_CALL_DATE) {
+            let date = match map.field(POST_CALL_DATE) {
                 None => None,
                 Some(raw) => Some(
                     parse_instant(&raw)
@@ -222,7 +315,7 @@ fn normalise(map: &Map<String, Value>, ctx: &ParseContext) -> Result<NormalisedE
                 ),
             };
             if let Some(at) = date {
-                attributes.insert("date".into(), Value::from(key_time(at)));
+                attributes.insert("date", Value::from(key_time(at)));
             }
             let answered = post_call_attributes(map, &mut attributes);
             let ended = optional_time(map, CALL_COMPLETED);
@@ -231,14 +324,14 @@ fn normalise(map: &Map<String, Value>, ctx: &ParseContext) -> Result<NormalisedE
     };
 
     if kind == WavixKind::OnCall && !KNOWN_ON_CALL_TYPES.contains(&event_type.as_str()) {
-        attributes.insert("unknown_event_type".into(), Value::from(true));
+        attributes.insert("unknown_event_type", Value::from(true));
     }
     let missed = answered.map(|a| !a && direction == Direction::Inbound);
     if let Some(a) = answered {
-        attributes.insert("answered".into(), Value::from(a));
+        attributes.insert("answered", Value::from(a));
     }
     if let Some(m) = missed {
-        attributes.insert("missed".into(), Value::from(m));
+        attributes.insert("missed", Value::from(m));
     }
 
     let callback = if missed == Some(true) && kind == MISSED_CALL_TASK_SOURCE {
@@ -246,12 +339,12 @@ fn normalise(map: &Map<String, Value>, ctx: &ParseContext) -> Result<NormalisedE
         match caller {
             None => CallbackDecision::Unreachable { reason },
             Some(phone) => {
-                let mut context = Map::new();
-                context.insert("call_uuid".into(), Value::from(uuid.as_str()));
-                context.insert("source".into(), Value::from(kind.as_str()));
+                let mut context = Attributes::new();
+                context.insert("call_uuid", Value::from(uuid.as_str()));
+                context.insert("source", Value::from(kind.as_str()));
                 for name in ["disposition", "status", "duration"] {
                     if let Some(v) = attributes.get(name) {
-                        context.insert(name.into(), v.clone());
+                        context.insert(name, v.clone());
                     }
                 }
                 CallbackDecision::Due(Box::new(CallbackRequest {
@@ -273,10 +366,10 @@ fn normalise(map: &Map<String, Value>, ctx: &ParseContext) -> Result<NormalisedE
 }
 
 /// The call ID in canonical form (lower-case, hyphenated UUID).
-fn call_uuid(map: &Map<String, Value>) -> Result<String, (&'static str, &'static str)> {
-    let raw = field(map, CALL_ID).ok_or(("missing_call_id", "uuid (call ID) is missing"))?;
+fn call_uuid(map: &Body<'_>) -> Result<String, (&'static str, &'static str)> {
+    let raw = map.field(CALL_ID).ok_or(("missing_call_id", "uuid (call ID) is missing"))?;
     uuid::Uuid::try_parse(&raw)
-        .map(|u| u.hyphenated().to_string())
+        .map(crate::task::uuid_text)
         .map_err(|_| ("invalid_call_id", "uuid (call ID) is not a UUID"))
 }
 
@@ -295,8 +388,8 @@ enum Direction {
 }
 
 impl Direction {
-    fn read(map: &Map<String, Value>) -> Self {
-        match field(map, DIRECTION).map(|d| d.to_ascii_lowercase()) {
+    fn read(map: &Body<'_>) -> Self {
+        match map.field(DIRECTION).map(|d| d.to_ascii_lowercase()) {
             None => Direction::Unknown,
             Some(d) if is_sentinel(&d) => Direction::Unknown,
             Some(d) => match d.as_str() {
@@ -319,20 +412,24 @@ impl Direction {
 
 /// On-call attributes; returns whether the call was answered when this
 /// event ends the call (`None` for events that do not end it).
-fn on_call_attributes(map: &Map<String, Value>, event_type: &str, attributes: &mut Map<String, Value>) -> Option<bool> {
+fn on_call_attributes(map: &Body<'_>, event_type: &str, attributes: &mut Attributes) -> Option<bool> {
     put_time(attributes, "call_started", optional_time(map, CALL_STARTED));
     let answered_at = optional_time(map, CALL_ANSWERED);
     put_time(attributes, "call_answered", answered_at);
     put_time(attributes, "call_completed", optional_time(map, CALL_COMPLETED));
-    if let Some(flag) = map.get("machine_detected").and_then(flag) {
-        attributes.insert("machine_detected".into(), Value::from(flag));
+    if let Some(flag) = map.0.get(MACHINE_DETECTED).and_then(flag) {
+        attributes.insert("machine_detected", Value::from(flag));
     }
-    put_text(attributes, "tag", field(map, &["tag"]));
-    event_payload_attributes(map.get("event_payload"), attributes);
+    put_text(attributes, "tag", map.field(TAG));
+    let payload = match map.0.get(EVENT_PAYLOAD) {
+        Some(Scalar::Value(v)) => Some(&**v),
+        _ => None,
+    };
+    event_payload_attributes(payload, attributes);
 
     // Any non-blank answer time counts as answered, even one we cannot read:
     // a false "missed" is worse than a missed "missed".
-    let has_answer_time = answered_at.is_some() || field(map, CALL_ANSWERED).is_some_and(|s| !is_sentinel(&s));
+    let has_answer_time = answered_at.is_some() || map.field(CALL_ANSWERED).is_some_and(|s| !is_sentinel(&s));
     match event_type {
         "busy" | "cancelled" | "rejected" | "failed" => Some(false),
         "completed" => Some(has_answer_time),
@@ -342,34 +439,34 @@ fn on_call_attributes(map: &Map<String, Value>, event_type: &str, attributes: &m
 
 /// Post-call attributes; returns whether the call was answered, when the
 /// payload says so.
-fn post_call_attributes(map: &Map<String, Value>, attributes: &mut Map<String, Value>) -> Option<bool> {
-    let disposition = field(map, DISPOSITION).map(|d| d.to_ascii_lowercase().replace([' ', '-'], "_"));
+fn post_call_attributes(map: &Body<'_>, attributes: &mut Attributes) -> Option<bool> {
+    let disposition = map.field(DISPOSITION).map(|d| d.to_ascii_lowercase().replace([' ', '-'], "_"));
     put_text(attributes, "disposition", disposition.clone());
-    put_seconds(attributes, "duration", field(map, &["duration"]));
-    put_seconds(attributes, "billsec", field(map, BILLSEC));
+    put_seconds(attributes, "duration", map.field(DURATION));
+    put_seconds(attributes, "billsec", map.field(BILLSEC));
     // Money stays text, exactly as sent: no float rounding.
-    put_text(attributes, "charge", field(map, &["charge"]));
-    put_text(attributes, "per_minute", field(map, &["per_minute"]));
-    put_text(attributes, "forward_fee", field(map, &["forward_fee"]));
-    put_text(attributes, "destination", field(map, &["destination"]));
-    put_text(attributes, "sip_trunk", field(map, &["sip_trunk"]));
-    put_text(attributes, "answered_by", field(map, &["answered_by"]));
-    if let Some(parent) = field(map, &["parent_uuid"]).and_then(|p| uuid::Uuid::try_parse(&p).ok()) {
-        attributes.insert("parent_uuid".into(), Value::from(parent.hyphenated().to_string()));
+    put_text(attributes, "charge", map.field(CHARGE));
+    put_text(attributes, "per_minute", map.field(PER_MINUTE));
+    put_text(attributes, "forward_fee", map.field(FORWARD_FEE));
+    put_text(attributes, "destination", map.field(DESTINATION));
+    put_text(attributes, "sip_trunk", map.field(SIP_TRUNK));
+    put_text(attributes, "answered_by", map.field(ANSWERED_BY));
+    if let Some(parent) = map.field(PARENT_UUID).and_then(|p| uuid::Uuid::try_parse(&p).ok()) {
+        attributes.insert("parent_uuid", Value::from(crate::task::uuid_text(parent)));
     }
     let answered_at = optional_time(map, CALL_ANSWERED);
     put_time(attributes, "call_answered", answered_at);
     put_time(attributes, "call_completed", optional_time(map, CALL_COMPLETED));
 
     // As on-call: a non-blank answer time we cannot read still counts.
-    let has_answer_time = answered_at.is_some() || field(map, CALL_ANSWERED).is_some_and(|s| !is_sentinel(&s));
+    let has_answer_time = answered_at.is_some() || map.field(CALL_ANSWERED).is_some_and(|s| !is_sentinel(&s));
     match disposition.as_deref() {
         // DESIGN.md: every disposition other than `answered` is a miss.
         Some(d) if !is_sentinel(d) => Some(d == "answered"),
         // No disposition: an answer time decides if the payload has the
         // field at all; otherwise we cannot tell.
         _ if has_answer_time => Some(true),
-        _ if present_key(map, CALL_ANSWERED) => Some(false),
+        _ if map.present(CALL_ANSWERED) => Some(false),
         _ => None,
     }
 }
@@ -378,7 +475,7 @@ fn post_call_attributes(map: &Map<String, Value>, attributes: &mut Map<String, V
 /// digits (they can be PINs or card numbers): `{type, payload{...}}`
 /// (2025-12 and later), `{in_call_event, in_call_event_data{...}}` (legacy),
 /// either as a JSON-encoded string, `null`, or a bare string.
-fn event_payload_attributes(value: Option<&Value>, attributes: &mut Map<String, Value>) {
+fn event_payload_attributes(value: Option<&Value>, attributes: &mut Attributes) {
     let decoded;
     let object = match value {
         Some(Value::Object(o)) => o,
@@ -394,7 +491,7 @@ fn event_payload_attributes(value: Option<&Value>, attributes: &mut Map<String, 
         },
         _ => return,
     };
-    put_text(attributes, "payload_type", field(object, &["type", "in_call_event"]));
+    put_text(attributes, "payload_type", map_field(object, &["type", "in_call_event"]));
     let inner_decoded;
     let inner = match object.get("payload").or_else(|| object.get("in_call_event_data")) {
         Some(Value::Object(o)) => o,
@@ -407,19 +504,24 @@ fn event_payload_attributes(value: Option<&Value>, attributes: &mut Map<String, 
         },
         _ => return,
     };
-    put_text(attributes, "payload_status", field(inner, &["status"]));
-    put_text(attributes, "payload_reason", field(inner, &["reason"]));
-    put_text(attributes, "playback_id", field(inner, &["playback_id"]));
-    if let Some(digits) = field(inner, &["digits"]) {
-        attributes.insert("digits_count".into(), Value::from(digits.chars().filter(char::is_ascii_digit).count()));
+    put_text(attributes, "payload_status", map_field(inner, &["status"]));
+    put_text(attributes, "payload_reason", map_field(inner, &["reason"]));
+    put_text(attributes, "playback_id", map_field(inner, &["playback_id"]));
+    if let Some(digits) = map_field(inner, &["digits"]) {
+        attributes.insert("digits_count", Value::from(digits.chars().filter(char::is_ascii_digit).count()));
     }
 }
 
-fn flag(v: &Value) -> Option<bool> {
+/// First present, non-blank scalar among `keys` of a nested object.
+fn map_field<'a>(map: &'a Map<String, Value>, keys: &[&str]) -> Option<Cow<'a, str>> {
+    keys.iter().find_map(|k| map.get(*k).and_then(scalar_str))
+}
+
+fn flag(v: &Scalar<'_>) -> Option<bool> {
     match v {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => n.as_i64().map(|n| n != 0),
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+        Scalar::Bool(b) => Some(*b),
+        Scalar::Number(n) => n.as_i64().map(|n| n != 0),
+        Scalar::Text(s) => match s.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" => Some(true),
             "false" | "0" | "no" => Some(false),
             _ => None,
@@ -429,8 +531,8 @@ fn flag(v: &Value) -> Option<bool> {
 }
 
 /// A secondary time (not part of any key): lenient, unreadable is absent.
-fn optional_time(map: &Map<String, Value>, keys: &[&str]) -> Option<DateTime<Utc>> {
-    field(map, keys).filter(|s| !is_sentinel(s)).and_then(|s| parse_instant(&s))
+fn optional_time(map: &Body<'_>, keys: &[usize]) -> Option<DateTime<Utc>> {
+    map.field(keys).filter(|s| !is_sentinel(s)).and_then(|s| parse_instant(&s))
 }
 
 /// The form of an instant used in keys and attributes: RFC 3339 in UTC,
@@ -503,35 +605,35 @@ fn phone(raw: Option<&str>, region: PhoneRegion) -> Option<PhoneNumber> {
     };
     let international =
         (11..=15).contains(&user.len()) && !user.starts_with('0') && user.bytes().all(|b| b.is_ascii_digit());
-    let candidate = if international { format!("+{user}") } else { user.to_owned() };
+    let candidate = if international { ["+", user].concat() } else { user.to_owned() };
     PhoneNumber::parse(&candidate, region).ok()
 }
 
-fn put_phone(attributes: &mut Map<String, Value>, name: &str, phone: Option<&PhoneNumber>) {
+fn put_phone(attributes: &mut Attributes, name: &'static str, phone: Option<&PhoneNumber>) {
     if let Some(p) = phone {
-        attributes.insert(name.into(), Value::from(p.as_str()));
+        attributes.insert(name, Value::from(p.as_str()));
     }
 }
 
-fn put_text<S: AsRef<str> + Into<String>>(attributes: &mut Map<String, Value>, name: &str, value: Option<S>) {
+fn put_text<S: AsRef<str> + Into<String>>(attributes: &mut Attributes, name: &'static str, value: Option<S>) {
     if let Some(v) = value.filter(|v| !is_sentinel(v.as_ref())) {
-        attributes.insert(name.into(), Value::from(v.into()));
+        attributes.insert(name, Value::from(v.into()));
     }
 }
 
-fn put_time(attributes: &mut Map<String, Value>, name: &str, at: Option<DateTime<Utc>>) {
+fn put_time(attributes: &mut Attributes, name: &'static str, at: Option<DateTime<Utc>>) {
     if let Some(at) = at {
-        attributes.insert(name.into(), Value::from(key_time(at)));
+        attributes.insert(name, Value::from(key_time(at)));
     }
 }
 
 /// Whole seconds from `6`, `"6"` or `"6.0"`; anything else is left out.
-fn put_seconds(attributes: &mut Map<String, Value>, name: &str, value: Option<Cow<'_, str>>) {
+fn put_seconds(attributes: &mut Attributes, name: &'static str, value: Option<Cow<'_, str>>) {
     let secs = value.and_then(|v| {
         v.parse::<u64>().ok().or_else(|| v.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64))
     });
     if let Some(s) = secs {
-        attributes.insert(name.into(), Value::from(s));
+        attributes.insert(name, Value::from(s));
     }
 }
 
@@ -852,7 +954,7 @@ mod tests {
         assert_eq!(attr(&e, "payload_type"), Some(&json!("collect_completed")));
         assert_eq!(attr(&e, "payload_reason"), Some(&json!("collected")));
         assert_eq!(attr(&e, "digits_count"), Some(&json!(4)));
-        assert!(!Value::Object(e.attributes.clone()).to_string().contains("4321"));
+        assert!(!Value::Object(e.attributes.to_map()).to_string().contains("4321"));
     }
 
     #[test]
@@ -867,7 +969,7 @@ mod tests {
         assert_eq!(attr(&e, "payload_type"), Some(&json!("collect")));
         assert_eq!(attr(&e, "payload_status"), Some(&json!("completed")));
         assert_eq!(attr(&e, "digits_count"), Some(&json!(6)));
-        assert!(!Value::Object(e.attributes.clone()).to_string().contains("987654"));
+        assert!(!Value::Object(e.attributes.to_map()).to_string().contains("987654"));
     }
 
     #[test]

@@ -871,3 +871,36 @@ fn the_recorded_malformed_body_is_not_json_and_token_cases_still_parse() {
     assert_eq!(Recorded::load("missing-token").unwrap().types(), ["CallComplete"]);
     assert_eq!(Recorded::load("wrong-token").unwrap().types(), ["CallComplete"]);
 }
+
+#[test]
+fn members_read_in_one_pass_are_found_as_in_the_objects_map_with_nulls_left_out() {
+    for body in [
+        r#"{"created_at": "b", "createdAt": "a"}"#,
+        r#"{"createdAt": null, "created_at": "b"}"#,
+        r#"{"CreatedAt": "x", "createdAt": "y", "created_at": null}"#,
+        r#"{"id": 1, "id": null, "eventId": "e"}"#,
+        r#"{"id": null, "id": 2, "event_id": 3}"#,
+        r#"{"status": "s", "Status": "S", "STATUS": "T", "status": "last", "st\u0061tus": "escaped"}"#,
+        r#"{"Ph\u00f6ne": "x", "phone": " 1 ", "requests": ["a"], "flow": [1, 2], "data": {"phone": 2}}"#,
+    ] {
+        let value: Value = serde_json::from_str(body).unwrap();
+        let old = FoldedObject::new(value.as_object().unwrap());
+        let Ok(Element::Object(new)) = read(body) else { panic!("{body} is an object") };
+        for (slot, name) in NAMES.iter().enumerate() {
+            let want = old.lookup(&[name]).and_then(scalar_text);
+            let got = new.slot(slot).and_then(member_text);
+            assert_eq!(got, want, "{body}: {name}");
+            assert_eq!(new.slot(slot).is_some(), old.lookup(&[name]).is_some(), "{body}: {name}");
+        }
+    }
+}
+
+#[test]
+fn folding_an_ascii_name_gives_what_the_unicode_fold_gives() {
+    let unicode = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
+    for name in ["CallComplete", "call_complete", "CALL-COMPLETE", " SMS Sent 2 ", "", "-_-", "Human\u{00e9}Support"] {
+        assert_eq!(fold(name), unicode(name), "{name}");
+    }
+    let all_ascii: String = (0u8..128).map(char::from).collect();
+    assert_eq!(fold(&all_ascii), unicode(&all_ascii));
+}

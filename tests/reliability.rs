@@ -128,9 +128,9 @@ async fn a_storm_of_concurrent_deliveries_of_one_task_event_gives_one_record_and
     // Several pipelines: separate clients and connection pools, like
     // separate Lambda instances.
     let pipelines: Vec<_> = (0..8).map(|_| stack.pipeline(Truecaller)).collect();
-    // 40 at once: the concurrency at which moto's conditional PutItem was
-    // measured atomic (DESIGN.md). Beyond that, on a loaded machine, moto
-    // itself once let two writers win; DynamoDB guarantees it.
+    // 40 at once. moto runs one request at a time in these tests
+    // (scripts/moto_atomic.py): its own threads can let two conditional
+    // writers win on a loaded machine, which DynamoDB never does.
     let storm = 40;
 
     let answers = join_all((0..storm).map(|i| deliver(&pipelines[i % pipelines.len()], fixture(HAPPY)))).await;

@@ -44,12 +44,17 @@ fn free_port() -> u16 {
 
 fn start_moto() -> Moto {
     let port = free_port();
-    // `python3 -m moto.server` rather than `moto_server`: a fresh pip
-    // install's console script may not be on PATH yet (pyenv shims).
+    // moto's server through scripts/moto_atomic.py: the same server, one
+    // request at a time, so a conditional write is atomic as in DynamoDB
+    // (moto's own threads can let two conditional writers both win). Run
+    // with `python3` rather than `moto_server`: a fresh pip install's
+    // console script may not be on PATH yet (pyenv shims).
     // The shell keeps moto's lifetime tied to ours: when this process exits,
     // its end of the pipe closes, `cat` returns, and moto is killed.
+    let launcher = repo_root().join("scripts/moto_atomic.py");
     let script = format!(
-        "python3 -m moto.server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; wait $pid 2>/dev/null"
+        "python3 '{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; wait $pid 2>/dev/null",
+        launcher.display()
     );
     let child = Command::new("sh")
         .arg("-c")

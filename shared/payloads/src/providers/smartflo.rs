@@ -539,8 +539,186 @@ fn too_deep() -> serde_json::Error {
     serde::de::Error::custom(format_args!("JSON nested more than {MAX_DEPTH} levels deep"))
 }
 
+/// One pass over a JSON object for the bodies Smartflo sends: the fields
+/// built as `parse_object_at` builds them, without first collecting every
+/// member as raw text and reading each value again (that cost more than
+/// the whole floor). `None` means "not sure": anything outside the plain
+/// grammar (an escaped key, a string that does not decode, a control
+/// character, nesting at the depth limit, a syntax error) is left to
+/// `parse_object_at`, which then gives the result or the error exactly as
+/// before. So what this accepts, `parse_object_at` accepts with the same
+/// fields (tested), and what it refuses is refused by the same code.
+struct OnePass<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> OnePass<'a> {
+    fn object(text: &'a str) -> Option<Fields<'a>> {
+        let mut reader = OnePass { text, at: 0 };
+        reader.skip_whitespace();
+        if reader.peek()? != b'{' {
+            return None;
+        }
+        let FieldValue::Object(fields) = reader.value(0)? else { return None };
+        reader.skip_whitespace();
+        (reader.at == text.len()).then_some(fields)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    /// Consumes `byte` if it comes next.
+    fn eat(&mut self, byte: u8) -> bool {
+        let next = self.peek() == Some(byte);
+        self.at += usize::from(next);
+        next
+    }
+
+    /// JSON's whitespace (serde_json's too): space, tab, CR, LF.
+    fn skip_whitespace(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\n' | b'\t' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Option<FieldValue<'a>> {
+        match self.peek()? {
+            b'{' => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                self.at += 1;
+                let mut fields = Fields(Vec::new());
+                self.skip_whitespace();
+                if self.eat(b'}') {
+                    return Some(FieldValue::Object(fields));
+                }
+                loop {
+                    self.skip_whitespace();
+                    if self.peek()? != b'"' {
+                        return None;
+                    }
+                    let key = self.string()?;
+                    self.skip_whitespace();
+                    if !self.eat(b':') {
+                        return None;
+                    }
+                    self.skip_whitespace();
+                    let value = self.value(depth + 1)?;
+                    fields.push(&key, value);
+                    self.skip_whitespace();
+                    if !self.eat(b',') {
+                        return self.eat(b'}').then_some(FieldValue::Object(fields));
+                    }
+                }
+            }
+            b'[' => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                self.at += 1;
+                let mut items = Vec::new();
+                self.skip_whitespace();
+                if self.eat(b']') {
+                    return Some(FieldValue::Array(items));
+                }
+                loop {
+                    self.skip_whitespace();
+                    items.push(self.value(depth + 1)?);
+                    self.skip_whitespace();
+                    if !self.eat(b',') {
+                        return self.eat(b']').then_some(FieldValue::Array(items));
+                    }
+                }
+            }
+            b'"' => self.string().map(FieldValue::Text),
+            b'n' => self.literal("null").map(|_| FieldValue::Null),
+            b't' => self.literal("true").map(|t| FieldValue::Text(Cow::Borrowed(t))),
+            b'f' => self.literal("false").map(|f| FieldValue::Text(Cow::Borrowed(f))),
+            b'-' | b'0'..=b'9' => self.number().map(|n| FieldValue::Text(Cow::Borrowed(n))),
+            _ => None,
+        }
+    }
+
+    /// A string at `self.at`: borrowed without escapes, else decoded by
+    /// serde_json as `parse_value_at` decodes it.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        let bytes = self.text.as_bytes();
+        let start = self.at + 1;
+        let mut i = start;
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'"' => {
+                    self.at = i + 1;
+                    return Some(Cow::Borrowed(&self.text[start..i]));
+                }
+                b'\\' => break,
+                0..0x20 => return None,
+                _ => i += 1,
+            }
+        }
+        // Escaped: find the closing quote, then decode the token.
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'"' => {
+                    let token = &self.text[start - 1..=i];
+                    self.at = i + 1;
+                    return serde_json::from_str::<String>(token).ok().map(Cow::Owned);
+                }
+                b'\\' => i += 2,
+                0..0x20 => return None,
+                _ => i += 1,
+            }
+        }
+        None
+    }
+
+    fn literal(&mut self, word: &'static str) -> Option<&'a str> {
+        let token = self.text.get(self.at..self.at + word.len())?;
+        (token == word).then(|| {
+            self.at += word.len();
+            token
+        })
+    }
+
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, as its text.
+    fn number(&mut self) -> Option<&'a str> {
+        let start = self.at;
+        self.eat(b'-');
+        if !self.eat(b'0') {
+            if !matches!(self.peek(), Some(b'1'..=b'9')) {
+                return None;
+            }
+            self.digits();
+        }
+        if self.eat(b'.') && self.digits() == 0 {
+            return None;
+        }
+        if self.eat(b'e') || self.eat(b'E') {
+            let _ = self.eat(b'+') || self.eat(b'-');
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        Some(&self.text[start..self.at])
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.at;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.at += 1;
+        }
+        self.at - start
+    }
+}
+
 fn parse_json_object(text: &str) -> Result<FieldValue<'_>, serde_json::Error> {
-    parse_object_at(text, 0)
+    match OnePass::object(text) {
+        Some(fields) => Ok(FieldValue::Object(fields)),
+        None => parse_object_at(text, 0),
+    }
 }
 
 fn parse_object_at(text: &str, depth: usize) -> Result<FieldValue<'_>, serde_json::Error> {
@@ -1827,6 +2005,65 @@ mod tests {
             }
         }
         assert!(fast > 20, "the fast path is taken ({fast})");
+    }
+
+    #[test]
+    fn the_one_pass_reader_builds_the_fields_the_raw_reader_builds_or_leaves_the_body_to_it() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/smartflo");
+        let mut bodies: Vec<String> = Vec::new();
+        for file in std::fs::read_dir(&dir).expect("events/smartflo exists").flatten() {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(file.path()).unwrap()).unwrap();
+            if let Some(body) = v["body"].as_str().filter(|b| b.trim_start().starts_with('{')) {
+                bodies.push(body.to_owned());
+            }
+        }
+        let recorded = bodies.len();
+        let nested =
+            |levels: usize| format!("{{\"call_id\":\"1\",\"x\":{}1{}}}", "{\"a\":".repeat(levels), "}".repeat(levels));
+        bodies.extend([
+            HANGUP_MISSED.to_owned(),
+            r#"{"call_id": 1628512094.7228905, "n": -0.5E+3, "t": true, "f": false, "z": null, "e": 1e400, "o": 0}"#
+                .into(),
+            r#"{"call_id": "a\"b", "uuid": "\u00e9x", "call\u005fstatus": "missed"}"#.into(),
+            " \n{ \"data\" : { \"call_id\" : \"1\" } , \"x\" : [ ] , \"y\" : { } }\r\n\t".into(),
+            r#"{"$call_id": "1", "callId": "2", "Call ID": "3", "call_id": "4", "customer_no": "९१९८७६५४३२१०"}"#.into(),
+            r#"{"digits_dialed": ["1", 2, null, {"digit": 1}, [], [[]]], "missed_agent": [{"name": "A"}]}"#.into(),
+            r#"{"call_id": "\ud800"}"#.into(),
+            r#"{"call\ud800": "1"}"#.into(),
+            r#"{"a": 1,}"#.into(),
+            r#"{"a": [1,]}"#.into(),
+            r#"{"a": 01}"#.into(),
+            r#"{"a": -}"#.into(),
+            r#"{"a": 1.}"#.into(),
+            r#"{"a": 1e}"#.into(),
+            r#"{"a": 1x}"#.into(),
+            r#"{"a": tru}"#.into(),
+            r#"{"a": nul}"#.into(),
+            r#"{"a" 1}"#.into(),
+            r#"{"a": 1 "b": 2}"#.into(),
+            r#"{"a": 1} x"#.into(),
+            r#"{"a": "unterminated"#.into(),
+            r#"{"a": "x\"}"#.into(),
+            "{\"a\": \"tab\tinside\"}".into(),
+            "{".into(),
+            "[1]".into(),
+            "\"text\"".into(),
+            nested(MAX_DEPTH - 2),
+            nested(MAX_DEPTH - 1),
+            nested(MAX_DEPTH),
+        ]);
+        let mut one_pass = 0;
+        for (i, body) in bodies.iter().enumerate() {
+            let raw = parse_object_at(body, 0).ok();
+            if let Some(fields) = OnePass::object(body) {
+                one_pass += usize::from(i < recorded);
+                assert_eq!(Some(FieldValue::Object(fields)), raw, "{body}");
+            }
+        }
+        let recorded_ok = bodies[..recorded].iter().filter(|b| parse_object_at(b, 0).is_ok()).count();
+        assert_eq!(one_pass, recorded_ok, "every recorded body the raw reader reads is read in one pass");
+        assert!(OnePass::object(&bodies[recorded + 1]).is_some(), "numbers, literals and null in one pass");
+        assert!(OnePass::object(&bodies[recorded + 2]).is_some(), "escapes in one pass");
     }
 
     #[test]

@@ -445,26 +445,34 @@ pub fn is_unfilled(value: &str) -> bool {
 /// `"$Caller_ID_Number"`, `"callerIdNumber"`, `"customer_no_with_prefix "`
 /// and `"caller-id-number"` all become snake case. Keys already in that
 /// form (most of them) are borrowed, not copied.
+#[inline]
 fn normalise_key(key: &str) -> Cow<'_, str> {
-    let already_snake = key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        && !key.starts_with('_')
-        && !key.ends_with('_')
-        // Not `contains("__")`: a substring searcher costs more than the
-        // whole check on keys this short.
-        && !key.as_bytes().windows(2).any(|w| w == b"__");
-    if already_snake {
+    if is_snake_case(key) {
         return Cow::Borrowed(key);
     }
+    normalise_other_key(key)
+}
+
+/// `normalise_key` of a key not already in snake case (kept out of line:
+/// most keys never get here).
+#[inline(never)]
+fn normalise_other_key(key: &str) -> Cow<'_, str> {
     let key = key.trim();
     let key = key.strip_prefix('$').unwrap_or(key);
     let key = key.trim_start_matches('{').trim_end_matches('}').trim();
+    // `$call_id`, `${uuid}`: the loop below would copy the name unchanged.
+    if is_snake_case(key) {
+        return Cow::Borrowed(key);
+    }
+    // Byte by byte: a non-ASCII character is a separator whatever its
+    // bytes (none of them is an ASCII letter or digit), as it was when this
+    // loop went character by character.
+    let bytes = key.as_bytes();
     let mut out = String::with_capacity(key.len() + 4);
-    let mut prev: Option<char> = None;
-    let chars: Vec<char> = key.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() {
-            let next_lower = chars.get(i + 1).is_some_and(char::is_ascii_lowercase);
-            let boundary = match prev {
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii_uppercase() {
+            let next_lower = bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+            let boundary = match i.checked_sub(1).map(|p| bytes[p]) {
                 Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
                 Some(p) if p.is_ascii_uppercase() && next_lower => true,
                 _ => false,
@@ -472,15 +480,32 @@ fn normalise_key(key: &str) -> Cow<'_, str> {
             if boundary {
                 out.push('_');
             }
-            out.push(c.to_ascii_lowercase());
-        } else if c.is_ascii_alphanumeric() {
-            out.push(c);
+            out.push(char::from(b.to_ascii_lowercase()));
+        } else if b.is_ascii_alphanumeric() {
+            out.push(char::from(b));
         } else if !out.ends_with('_') {
             out.push('_');
         }
-        prev = Some(c);
     }
-    Cow::Owned(out.trim_matches('_').to_owned())
+    if out.ends_with('_') {
+        out.pop();
+    }
+    if out.starts_with('_') {
+        out.remove(0);
+    }
+    Cow::Owned(out)
+}
+
+/// Lower-case ASCII letters, digits and single inner underscores: a key
+/// `normalise_key` leaves as it is.
+#[inline]
+fn is_snake_case(key: &str) -> bool {
+    key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !key.starts_with('_')
+        && !key.ends_with('_')
+        // Not `contains("__")`: a substring searcher costs more than the
+        // whole check on keys this short.
+        && !key.as_bytes().windows(2).any(|w| w == b"__")
 }
 
 /// A JSON object key, borrowed from the text when it has no escapes.
@@ -2064,6 +2089,94 @@ mod tests {
         assert_eq!(one_pass, recorded_ok, "every recorded body the raw reader reads is read in one pass");
         assert!(OnePass::object(&bodies[recorded + 1]).is_some(), "numbers, literals and null in one pass");
         assert!(OnePass::object(&bodies[recorded + 2]).is_some(), "escapes in one pass");
+    }
+
+    /// `normalise_key` as it was, character by character (the reference
+    /// for the byte-by-byte version).
+    fn normalise_key_by_characters(key: &str) -> String {
+        let key = key.trim();
+        let key = key.strip_prefix('$').unwrap_or(key);
+        let key = key.trim_start_matches('{').trim_end_matches('}').trim();
+        let mut out = String::new();
+        let mut prev: Option<char> = None;
+        let chars: Vec<char> = key.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            if c.is_ascii_uppercase() {
+                let next_lower = chars.get(i + 1).is_some_and(char::is_ascii_lowercase);
+                let boundary = match prev {
+                    Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
+                    Some(p) if p.is_ascii_uppercase() && next_lower => true,
+                    _ => false,
+                };
+                if boundary {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+            } else if c.is_ascii_alphanumeric() {
+                out.push(c);
+            } else if !out.ends_with('_') {
+                out.push('_');
+            }
+            prev = Some(c);
+        }
+        out.trim_matches('_').to_owned()
+    }
+
+    #[test]
+    fn key_normalisation_gives_what_the_character_by_character_version_gave() {
+        let mut keys: Vec<String> = [
+            "",
+            "_",
+            "__",
+            "$",
+            "${}",
+            "$_a_",
+            "call_id",
+            "_call_id",
+            "call_id_",
+            "call__id",
+            "$call_id",
+            "${uuid}",
+            " $ {x} ",
+            "$$call_id",
+            "callId",
+            "CallID",
+            "HTTPServerURL",
+            "a1B",
+            "ABc",
+            "A",
+            "aB",
+            "x-y z",
+            "Caller ID Number",
+            "caller-id-number",
+            "café_no",
+            "éA",
+            "Aé",
+            "aéb",
+            "Ωmega",
+            "customer no with prefix ",
+            "__x__",
+            "a_-_b",
+            "${call_ID}",
+            "call id\t",
+            "NUMBER9x",
+            "9A",
+            "_A_",
+            "a\u{2003}b",
+        ]
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/smartflo");
+        for file in std::fs::read_dir(&dir).expect("events/smartflo exists").flatten() {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(file.path()).unwrap()).unwrap();
+            if let Ok(Value::Object(body)) = serde_json::from_str::<Value>(v["body"].as_str().unwrap_or("")) {
+                keys.extend(body.keys().cloned());
+            }
+        }
+        for key in &keys {
+            assert_eq!(normalise_key(key), normalise_key_by_characters(key), "{key:?}");
+        }
     }
 
     #[test]

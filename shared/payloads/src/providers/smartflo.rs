@@ -450,6 +450,24 @@ impl<'a> Lookup<'a> for Indexed<'_, 'a> {
             })
         })
     }
+
+    /// `values(aliases).find_map(filled_text)` as a plain loop: the most
+    /// frequent lookup, and the iterator adapters stay calls at `opt-level = "s"`.
+    fn text<'g>(&'g self, aliases: &'static [u8]) -> Option<&'g str>
+    where
+        'a: 'g,
+    {
+        for &alias in aliases {
+            let mut at = self.first[usize::from(alias)];
+            while let Some((_, value)) = self.fields.0.get(at as usize) {
+                if let Some(text) = filled_text(value) {
+                    return Some(text);
+                }
+                at = self.next[at as usize];
+            }
+        }
+        None
+    }
 }
 
 /// Text that Smartflo actually filled in: not blank, not a sentinel, not an
@@ -650,7 +668,8 @@ impl<'a> OnePass<'a> {
                     return None;
                 }
                 self.at += 1;
-                let mut fields = Fields(Vec::new());
+                // Room for a typical body's read fields at the top, fewer below.
+                let mut fields = Fields(Vec::with_capacity(if depth == 0 { 24 } else { 4 }));
                 self.skip_whitespace();
                 if self.eat(b'}') {
                     return Some(FieldValue::Object(fields));

@@ -891,12 +891,51 @@ fn query_fields(query: &[(String, String)]) -> Fields<'_> {
 }
 
 /// `k=v&…` as form encoding: how a GET delivery is stored as `raw_body`.
+/// Byte for byte what `form_urlencoded::Serializer::append_pair` writes,
+/// into one buffer sized once (the serializer grew a string piece by piece).
 fn query_string(query: &[(String, String)]) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
+    let mut out = Vec::with_capacity(query.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
     for (k, v) in query {
-        s.append_pair(k, v);
+        if !out.is_empty() {
+            out.push(b'&');
+        }
+        form_encode_into(&mut out, k.as_bytes());
+        out.push(b'=');
+        form_encode_into(&mut out, v.as_bytes());
     }
-    s.finish()
+    // Only ASCII was written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The bytes `form_urlencoded::byte_serialize` keeps as they are.
+const FORM_UNCHANGED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(b as u8, b'*' | b'-' | b'.' | b'0'..=b'9' | b'A'..=b'Z' | b'_' | b'a'..=b'z');
+        b += 1;
+    }
+    table
+};
+
+/// `form_urlencoded::byte_serialize`: `*-._`, ASCII letters and digits as
+/// they are, space as `+`, any other byte as `%XX`.
+fn form_encode_into(out: &mut Vec<u8>, mut bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    while !bytes.is_empty() {
+        let mut run = 0;
+        while run < bytes.len() && FORM_UNCHANGED[usize::from(bytes[run])] {
+            run += 1;
+        }
+        out.extend_from_slice(&bytes[..run]);
+        let Some(&b) = bytes.get(run) else { break };
+        if b == b' ' {
+            out.push(b'+');
+        } else {
+            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        }
+        bytes = &bytes[run + 1..];
+    }
 }
 
 /// Strict form decoding: UTF-8, every `%` followed by two hex digits, and
@@ -918,7 +957,7 @@ fn decode_form(body: &[u8]) -> Result<Fields<'_>, DecodeError> {
             i += 1;
         }
     }
-    let mut fields = Fields::default();
+    let mut fields = Fields(Vec::with_capacity(24));
     for part in text.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
         let k = percent_decode(k)?;
@@ -2287,6 +2326,36 @@ mod tests {
             }
             assert_eq!(needs_a_look(u64::from_le_bytes(bytes)), bytes.iter().any(|&b| special(b)), "{bytes:?}");
         }
+    }
+
+    #[test]
+    fn the_query_string_is_written_as_form_urlencoded_writes_it() {
+        let pairs: Vec<(String, String)> = [
+            ("call_id", "1754036781.4471935"),
+            ("", ""),
+            ("a b", "c+d&e=f"),
+            ("$uuid", "${uuid}"),
+            ("name", "Priya Śharma ☎ 😀"),
+            ("*-._~!'()", "%2B%zz/?#[]@"),
+            ("tab\tnew\nline", "\u{0}\u{7f}\u{80}"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        for n in 0..=pairs.len() {
+            let mut serializer = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &pairs[..n] {
+                serializer.append_pair(k, v);
+            }
+            assert_eq!(query_string(&pairs[..n]), serializer.finish());
+        }
+        let mut empty_first = vec![(String::new(), String::new())];
+        empty_first.extend(pairs);
+        let mut serializer = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &empty_first {
+            serializer.append_pair(k, v);
+        }
+        assert_eq!(query_string(&empty_first), serializer.finish());
     }
 
     #[test]

@@ -1068,11 +1068,11 @@ fn post_fields<'a>(delivery: &Delivery<'a>) -> Result<(String, Fields<'a>), Deco
     Ok((raw, fields))
 }
 
-type Reject = Box<dyn Fn(&'static str, String) -> Rejection>;
+type Reject = dyn Fn(&'static str, String) -> Rejection;
 
 fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> Result<NormalisedEvent, Rejection> {
     let fields = &Indexed::new(fields);
-    let reject: Reject = Box::new(move |reason, detail| Rejection::new(reason, detail).with_event_type(Some(trigger)));
+    let reject: &Reject = &move |reason, detail| Rejection::new(reason, detail).with_event_type(Some(trigger));
     let tz = ctx.local_offset;
 
     let call_id = fields.text(CALL_ID);
@@ -1083,14 +1083,14 @@ fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> 
 
     // Times that decide meaning are strict; the answer time is informative.
     let start = match fields.text(START) {
-        Some(s) => Some(strict_time(s, tz, "start_stamp", &reject)?),
-        None => split_time(fields, (START_DATE, "start_date"), (START_TIME, "start_time"), tz, &reject)?,
+        Some(s) => Some(strict_time(s, tz, "start_stamp", reject)?),
+        None => split_time(fields, (START_DATE, "start_date"), (START_TIME, "start_time"), tz, reject)?,
     };
     let end = match fields.text(END) {
-        Some(s) => Some(strict_time(s, tz, "end_stamp", &reject)?),
-        None => split_time(fields, (END_DATE, "end_date"), (END_TIME, "end_time"), tz, &reject)?,
+        Some(s) => Some(strict_time(s, tz, "end_stamp", reject)?),
+        None => split_time(fields, (END_DATE, "end_date"), (END_TIME, "end_time"), tz, reject)?,
     };
-    let date = fields.text(DATE).map(|s| strict_time(s, tz, "date", &reject)).transpose()?;
+    let date = fields.text(DATE).map(|s| strict_time(s, tz, "date", reject)).transpose()?;
     let answer = fields.text(ANSWER).and_then(|s| parse_time(s, tz));
 
     let is_dtmf = trigger == "dtmf-option";
@@ -1165,7 +1165,7 @@ fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> 
 
     let missed =
         MISSED_TRIGGERS.contains(&trigger) || (trigger == "call-hangup" && status.is_some_and(status_says_missed));
-    if trigger.contains("hangup") || trigger.contains("missed") {
+    if contains_bytes(trigger, "hangup") || contains_bytes(trigger, "missed") {
         attributes.insert("missed", Value::from(missed));
     }
 
@@ -1248,25 +1248,42 @@ fn phone(raw: &str, region: PhoneRegion) -> Option<PhoneNumber> {
     PhoneNumber::parse(raw, region).ok()
 }
 
+/// Compared without case and without a lower-case copy.
 fn flag(s: &str) -> Option<bool> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "y" => Some(true),
-        "false" | "0" | "no" | "n" => Some(false),
-        _ => None,
+    let s = s.trim();
+    let any = |words: [&str; 4]| words.iter().any(|w| s.eq_ignore_ascii_case(w));
+    if any(["true", "1", "yes", "y"]) {
+        Some(true)
+    } else if any(["false", "0", "no", "n"]) {
+        Some(false)
+    } else {
+        None
     }
 }
 
 /// `inbound`, `outbound`, `click_to_call` (also sent as `clicktocall`).
-fn normalise_direction(raw: &str) -> String {
-    let d = normalise_key(&raw.to_ascii_lowercase()).into_owned();
-    match d.as_str() {
-        "clicktocall" | "click2call" | "c2c" => "click_to_call".into(),
+/// Already snake case (as sent, mostly), it is borrowed: lower-casing and
+/// normalising would leave it as it is.
+fn normalise_direction(raw: &str) -> Cow<'_, str> {
+    let d = if is_snake_case(raw) {
+        Cow::Borrowed(raw)
+    } else {
+        Cow::Owned(normalise_key(&raw.to_ascii_lowercase()).into_owned())
+    };
+    match d.as_ref() {
+        "clicktocall" | "click2call" | "c2c" => Cow::Borrowed("click_to_call"),
         _ => d,
     }
 }
 
 fn is_outbound(direction: &str) -> bool {
-    direction.starts_with("out") || direction.contains("click") || direction == "dialer_outbound"
+    direction.starts_with("out") || contains_bytes(direction, "click") || direction == "dialer_outbound"
+}
+
+/// `haystack.contains(needle)` for a short haystack and a non-empty
+/// needle, without setting up a substring searcher.
+fn contains_bytes(haystack: &str, needle: &str) -> bool {
+    haystack.as_bytes().windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 /// The customer's and the business's numbers. Explicit customer fields come
@@ -1337,7 +1354,7 @@ fn digit_of<'a>(fields: &impl Lookup<'a>) -> Option<String> {
 pub fn status_says_missed(status: &str) -> bool {
     let lower = status.to_ascii_lowercase();
     let s = normalise_key(&lower);
-    s.contains("miss")
+    contains_bytes(&s, "miss")
         || matches!(
             s.as_ref(),
             "noanswer" | "no_answer" | "not_answered" | "unanswered" | "no_answered" | "notanswered"
@@ -2403,6 +2420,63 @@ mod tests {
             let ours = percent_decode(text);
             assert_eq!(ours, by_radix(text), "{text}");
             assert_eq!(matches!(ours, Ok(Cow::Borrowed(_))), !text.contains(['+', '%']), "{text}");
+        }
+    }
+
+    #[test]
+    fn directions_flags_and_substrings_read_as_the_copying_versions_read_them() {
+        let old_direction = |raw: &str| {
+            let d = normalise_key(&raw.to_ascii_lowercase()).into_owned();
+            match d.as_str() {
+                "clicktocall" | "click2call" | "c2c" => "click_to_call".to_owned(),
+                _ => d,
+            }
+        };
+        let old_flag = |s: &str| match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "y" => Some(true),
+            "false" | "0" | "no" | "n" => Some(false),
+            _ => None,
+        };
+        for raw in [
+            "inbound",
+            "outbound",
+            "Inbound",
+            "OUTBOUND",
+            "clicktocall",
+            "ClickToCall",
+            "click2call",
+            "c2c",
+            "C2C",
+            "click_to_call",
+            "click-to-call",
+            "dialer_outbound",
+            " inbound ",
+            "$direction",
+            "",
+            "Y",
+            "n",
+            " True ",
+            "FALSE",
+            "1",
+            "0",
+            "yes",
+            "No",
+            "yess",
+            "tru",
+            "K",
+            "ß",
+            "ﬁ",
+        ] {
+            assert_eq!(normalise_direction(raw), old_direction(raw), "{raw:?}");
+            assert_eq!(flag(raw), old_flag(raw), "{raw:?}");
+            for needle in ["click", "miss", "hangup", "missed", "out", "ﬁ"] {
+                assert_eq!(contains_bytes(raw, needle), raw.contains(needle), "{raw:?} {needle:?}");
+            }
+        }
+        for trigger in TRIGGERS {
+            for needle in ["hangup", "missed"] {
+                assert_eq!(contains_bytes(trigger, needle), trigger.contains(needle), "{trigger} {needle}");
+            }
         }
     }
 

@@ -25,6 +25,7 @@ use serde_json::value::RawValue;
 use super::is_syntax_error;
 use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
 use crate::event::{SetField, rfc3339};
+use crate::fields::slots;
 use crate::lenient::{epoch_seconds, is_sentinel};
 use crate::{
     Attributes, CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
@@ -70,15 +71,17 @@ const END_TRIGGERS: [&str; 7] = [
     "disposition-status-updated-dialer",
 ];
 
-/// Objects some senders and relays wrap the variables in (`{"data": {...}}`,
-/// Smartflo's own relay `{"pyld": {...}}`); their fields are read after the
-/// top-level ones.
-const WRAPPERS: [&str; 6] = ["data", "payload", "pyld", "body", "call", "webhook"];
-
-// Field aliases, normalised (see `normalise_key`), in order of preference.
-const CALL_ID: &[&str] = &["call_id", "callid", "smartflo_call_id", "tata_call_id"];
-const UUID: &[&str] = &["uuid", "call_uuid"];
-const CUSTOMER: &[&str] = &[
+/// Every name a lookup asks for, normalised (see `normalise_key`). A field
+/// under any other name is parsed and checked but not kept: nothing reads it.
+const NAMES: [&str; 114] = [
+    // call identity
+    "call_id",
+    "callid",
+    "smartflo_call_id",
+    "tata_call_id",
+    "uuid",
+    "call_uuid",
+    // parties
     "customer_no_with_prefix",
     "customer_number_with_prefix",
     "customer_num_with_prefix",
@@ -86,26 +89,223 @@ const CUSTOMER: &[&str] = &[
     "customer_no",
     "customer_phone",
     "client_number",
-];
-const CALLER_ID: &[&str] = &["caller_id_number", "caller_id_num", "caller_number", "cid_num", "from_number"];
-const CALL_TO: &[&str] =
-    &["call_to_number", "called_number", "call_num", "to_number", "destination_number", "did_number"];
-const DIRECTION: &[&str] = &["direction", "call_direction", "call_type"];
-const STATUS: &[&str] = &["call_status", "status", "callstatus"];
-const START: &[&str] = &["start_stamp", "start_timestamp", "call_start_time"];
-const ANSWER: &[&str] = &["answer_stamp", "answer_timestamp", "call_answer_time"];
-const END: &[&str] = &["end_stamp", "end_timestamp", "call_end_time"];
-const DATE: &[&str] = &["date", "dtmf_time", "pressed_at"];
-const DIGIT: &[&str] =
-    &["digit_pressed", "dtmf", "dtmf_digit", "dtmf_option", "digit", "digits", "dtmf_input", "digits_dialed"];
-const AGENT_NUMBER: &[&str] = &[
+    "caller_id_number",
+    "caller_id_num",
+    "caller_number",
+    "cid_num",
+    "from_number",
+    "call_to_number",
+    "called_number",
+    "call_num",
+    "to_number",
+    "destination_number",
+    "did_number",
+    "direction",
+    "call_direction",
+    "call_type",
+    "call_status",
+    "status",
+    "callstatus",
+    // times
+    "start_stamp",
+    "start_timestamp",
+    "call_start_time",
+    "answer_stamp",
+    "answer_timestamp",
+    "call_answer_time",
+    "end_stamp",
+    "end_timestamp",
+    "call_end_time",
+    "date",
+    "dtmf_time",
+    "pressed_at",
+    "start_date",
+    "start_time",
+    "end_date",
+    "end_time",
+    // DTMF
+    "digit_pressed",
+    "dtmf",
+    "dtmf_digit",
+    "dtmf_option",
+    "digit",
+    "digits",
+    "dtmf_input",
+    "digits_dialed",
+    // agents
     "answered_agent_number",
     "answer_agent_number",
     "agent_number",
     "first_missed_agent_number",
     "missed_agent_number",
+    "answered_agent_name",
+    "answer_agent_name",
+    "agent_name",
+    "agent",
+    "missed_agent_name",
+    "answered_agent",
+    "answer_agent",
+    "missed_agent",
+    "missed_agents",
+    "name",
+    "number",
+    "follow_me_number",
+    // wrappers
+    "data",
+    "payload",
+    "pyld",
+    "body",
+    "call",
+    "webhook",
+    // attributes
+    "hangup_cause",
+    "hangup_cause_description",
+    "reason_key",
+    "recording_url",
+    "recording",
+    "disposition",
+    "disposition_status",
+    "sub_disposition",
+    "sub_dispositon",
+    "subdisposition",
+    "campaign_name",
+    "broadcast_name",
+    "campaign_id",
+    "broadcast_id",
+    "dept_name",
+    "department_name",
+    "department",
+    "dept_id",
+    "department_id",
+    "ivr_name",
+    "ivr_id",
+    "auto_attendant_name",
+    "auto_attendant_id",
+    "ref_id",
+    "reference_id",
+    "custom_identifier",
+    "telecom_operator",
+    "telecom_circle",
+    "duration",
+    "call_duration",
+    "billsec",
+    "bill_sec",
+    "agent_ring_time",
+    "call_connected",
+    "billing_circle",
+    "operator",
+    "circle",
 ];
-const AGENT_NAME: &[&str] = &["answered_agent_name", "answer_agent_name", "agent_name", "agent", "missed_agent_name"];
+
+/// `NAMES` by hash: an open-addressing table built at compile time. A key
+/// costs one short hash and, mostly, one comparison (grouping by length
+/// alone left up to a dozen comparisons per key, unread keys included).
+const NAME_TABLE: [u8; NAME_TABLE_SIZE] = name_table();
+const NAME_TABLE_SIZE: usize = 512;
+
+/// Mixes the length and three bytes of a name (enough to spread `NAMES`).
+const fn name_hash(name: &[u8]) -> usize {
+    let len = name.len();
+    if len == 0 {
+        return 0;
+    }
+    let mixed = (len as u32) | (name[0] as u32) << 8 | (name[len / 2] as u32) << 16 | (name[len - 1] as u32) << 24;
+    (mixed.wrapping_mul(0x9E37_79B1) >> 23) as usize
+}
+
+const fn name_table() -> [u8; NAME_TABLE_SIZE] {
+    let mut table = [UNREAD; NAME_TABLE_SIZE];
+    let mut slot = 0;
+    while slot < NAMES.len() {
+        let mut at = name_hash(NAMES[slot].as_bytes()) % NAME_TABLE_SIZE;
+        while table[at] != UNREAD {
+            at = (at + 1) % NAME_TABLE_SIZE;
+        }
+        table[at] = slot as u8;
+        slot += 1;
+    }
+    table
+}
+
+/// The slot of a name no lookup asks for.
+const UNREAD: u8 = u8::MAX;
+const _: () = assert!(NAMES.len() < UNREAD as usize, "slots are bytes");
+
+/// The slots of `names` in `NAMES`, at compile time (a name missing from
+/// `NAMES` fails the build).
+const fn aliases<const K: usize>(names: [&str; K]) -> [u8; K] {
+    let slots = slots(names, &NAMES);
+    let mut out = [0; K];
+    let mut i = 0;
+    while i < K {
+        out[i] = slots[i] as u8;
+        i += 1;
+    }
+    out
+}
+
+/// The slot of a normalised name, or `UNREAD`.
+fn slot_of(name: &str) -> u8 {
+    let mut at = name_hash(name.as_bytes()) % NAME_TABLE_SIZE;
+    loop {
+        let slot = NAME_TABLE[at];
+        if slot == UNREAD || NAMES[usize::from(slot)] == name {
+            return slot;
+        }
+        at = (at + 1) % NAME_TABLE_SIZE;
+    }
+}
+
+/// Objects some senders and relays wrap the variables in (`{"data": {...}}`,
+/// Smartflo's own relay `{"pyld": {...}}`); their fields are read after the
+/// top-level ones.
+const WRAPPERS: &[u8] = &aliases(["data", "payload", "pyld", "body", "call", "webhook"]);
+
+// Field aliases, normalised (see `normalise_key`), in order of preference.
+const CALL_ID: &[u8] = &aliases(["call_id", "callid", "smartflo_call_id", "tata_call_id"]);
+const UUID: &[u8] = &aliases(["uuid", "call_uuid"]);
+const CUSTOMER: &[u8] = &aliases([
+    "customer_no_with_prefix",
+    "customer_number_with_prefix",
+    "customer_num_with_prefix",
+    "customer_number",
+    "customer_no",
+    "customer_phone",
+    "client_number",
+]);
+const CALLER_ID: &[u8] = &aliases(["caller_id_number", "caller_id_num", "caller_number", "cid_num", "from_number"]);
+const CALL_TO: &[u8] =
+    &aliases(["call_to_number", "called_number", "call_num", "to_number", "destination_number", "did_number"]);
+const DIRECTION: &[u8] = &aliases(["direction", "call_direction", "call_type"]);
+const STATUS: &[u8] = &aliases(["call_status", "status", "callstatus"]);
+const START: &[u8] = &aliases(["start_stamp", "start_timestamp", "call_start_time"]);
+const ANSWER: &[u8] = &aliases(["answer_stamp", "answer_timestamp", "call_answer_time"]);
+const END: &[u8] = &aliases(["end_stamp", "end_timestamp", "call_end_time"]);
+const DATE: &[u8] = &aliases(["date", "dtmf_time", "pressed_at"]);
+const START_DATE: &[u8] = &aliases(["start_date"]);
+const START_TIME: &[u8] = &aliases(["start_time"]);
+const END_DATE: &[u8] = &aliases(["end_date"]);
+const END_TIME: &[u8] = &aliases(["end_time"]);
+const DIGIT: &[u8] =
+    &aliases(["digit_pressed", "dtmf", "dtmf_digit", "dtmf_option", "digit", "digits", "dtmf_input", "digits_dialed"]);
+const AGENT_NUMBER: &[u8] = &aliases([
+    "answered_agent_number",
+    "answer_agent_number",
+    "agent_number",
+    "first_missed_agent_number",
+    "missed_agent_number",
+]);
+const AGENT_NAME: &[u8] =
+    &aliases(["answered_agent_name", "answer_agent_name", "agent_name", "agent", "missed_agent_name"]);
+const ANSWERED_AGENT_OBJECT: &[u8] = &aliases(["answered_agent", "answer_agent"]);
+const ANSWERED_AGENT_TEXT: &[u8] = &aliases(["answered_agent"]);
+const MISSED_AGENTS: &[u8] = &aliases(["missed_agent", "missed_agents"]);
+const NESTED_AGENT_NAME: &[u8] = &aliases(["name", "agent_name"]);
+const NESTED_AGENT_NUMBER: &[u8] = &aliases(["number", "agent_number", "follow_me_number"]);
+const CALL_CONNECTED: &[u8] = &aliases(["call_connected"]);
+const BILLING_CIRCLE: &[u8] = &aliases(["billing_circle"]);
+const CIRCLE_OPERATOR: &[u8] = &aliases(["operator", "telecom_operator"]);
+const CIRCLE_NAME: &[u8] = &aliases(["circle", "telecom_circle"]);
 
 /// A field's value as received: JSON scalars become text with their exact
 /// digits (`1628512094.7228905` keeps every digit), objects and arrays keep
@@ -119,32 +319,44 @@ enum FieldValue<'a> {
     Null,
 }
 
-/// The delivery's fields with normalised keys, in lookup order: top level,
-/// then wrapper objects, then (on POST) the query string.
+/// The delivery's fields that some lookup reads, by slot in `NAMES`, in
+/// lookup order: top level, then wrapper objects, then (on POST) the query
+/// string.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct Fields<'a>(Vec<(Cow<'a, str>, FieldValue<'a>)>);
+struct Fields<'a>(Vec<(u8, FieldValue<'a>)>);
 
 impl<'a> Fields<'a> {
-    fn push(&mut self, key: Cow<'a, str>, value: FieldValue<'a>) {
-        let key = match key {
-            Cow::Borrowed(k) => normalise_key(k),
-            Cow::Owned(k) => Cow::Owned(normalise_key(&k).into_owned()),
-        };
-        self.0.push((key, value));
+    /// Keeps `value` if some lookup reads `key` (after normalisation).
+    fn push(&mut self, key: &str, value: FieldValue<'a>) {
+        let slot = slot_of(&normalise_key(key));
+        if slot != UNREAD {
+            self.0.push((slot, value));
+        }
     }
+}
 
-    /// Every value under one of `aliases`, preferred alias first.
-    fn values<'f, 'n>(&'f self, aliases: &'n [&'n str]) -> impl Iterator<Item = &'f FieldValue<'a>> + use<'f, 'n, 'a> {
-        aliases.iter().flat_map(move |alias| self.0.iter().filter(move |(k, _)| k == alias).map(|(_, v)| v))
-    }
+/// Lookups by alias, shared by a delivery's indexed top level and the small
+/// nested objects (scanned).
+trait Lookup<'a> {
+    /// Every value under one of `aliases`, preferred alias first, each
+    /// alias's values in lookup order.
+    fn values<'f>(&'f self, aliases: &'static [u8]) -> impl Iterator<Item = &'f FieldValue<'a>>
+    where
+        'a: 'f;
 
     /// The first filled text under `aliases`.
-    fn text(&self, aliases: &[&str]) -> Option<&str> {
+    fn text<'f>(&'f self, aliases: &'static [u8]) -> Option<&'f str>
+    where
+        'a: 'f,
+    {
         self.values(aliases).find_map(filled_text)
     }
 
     /// The first object under `aliases` (also a JSON object sent as text).
-    fn object<'f>(&'f self, aliases: &[&str]) -> Option<Cow<'f, Fields<'f>>> {
+    fn object<'f>(&'f self, aliases: &'static [u8]) -> Option<Cow<'f, Fields<'f>>>
+    where
+        'a: 'f,
+    {
         self.values(aliases).find_map(|v| match v {
             FieldValue::Object(f) => Some(Cow::Borrowed(f)),
             FieldValue::Text(t) if t.trim_start().starts_with('{') => match parse_json_object(t) {
@@ -156,7 +368,10 @@ impl<'a> Fields<'a> {
     }
 
     /// The first array of objects under `aliases` (also sent as text).
-    fn objects<'f>(&'f self, aliases: &[&str]) -> Vec<Cow<'f, Fields<'f>>> {
+    fn objects<'f>(&'f self, aliases: &'static [u8]) -> Vec<Cow<'f, Fields<'f>>>
+    where
+        'a: 'f,
+    {
         let array: Option<Cow<'f, [FieldValue<'f>]>> = self.values(aliases).find_map(|v| match v {
             FieldValue::Array(items) => Some(Cow::Borrowed(items.as_slice())),
             FieldValue::Object(_) => Some(Cow::Borrowed(std::slice::from_ref(v))),
@@ -183,6 +398,75 @@ impl<'a> Fields<'a> {
                 })
                 .collect(),
         }
+    }
+}
+
+impl<'a> Lookup<'a> for Fields<'a> {
+    fn values<'f>(&'f self, aliases: &'static [u8]) -> impl Iterator<Item = &'f FieldValue<'a>>
+    where
+        'a: 'f,
+    {
+        aliases.iter().flat_map(move |&alias| self.0.iter().filter(move |(slot, _)| *slot == alias).map(|(_, v)| v))
+    }
+}
+
+/// A delivery's fields with, per slot, its first field and each field's
+/// next one of the same slot: a lookup follows its aliases' chains instead
+/// of scanning every field once per alias (about a hundred lookups).
+struct Indexed<'f, 'a> {
+    fields: &'f Fields<'a>,
+    first: [u32; NAMES.len()],
+    next: Vec<u32>,
+}
+
+/// The end of a chain.
+const NO_FIELD: u32 = u32::MAX;
+
+impl<'f, 'a> Indexed<'f, 'a> {
+    fn new(fields: &'f Fields<'a>) -> Self {
+        let mut first = [NO_FIELD; NAMES.len()];
+        let mut next = vec![NO_FIELD; fields.0.len()];
+        // Backwards, so each chain ends up in lookup order.
+        for (i, (slot, _)) in fields.0.iter().enumerate().rev() {
+            let head = &mut first[usize::from(*slot)];
+            next[i] = *head;
+            *head = i as u32;
+        }
+        Self { fields, first, next }
+    }
+}
+
+impl<'a> Lookup<'a> for Indexed<'_, 'a> {
+    fn values<'g>(&'g self, aliases: &'static [u8]) -> impl Iterator<Item = &'g FieldValue<'a>>
+    where
+        'a: 'g,
+    {
+        aliases.iter().flat_map(move |&alias| {
+            let mut at = self.first[usize::from(alias)];
+            std::iter::from_fn(move || {
+                let field = self.fields.0.get(at as usize)?;
+                at = self.next[at as usize];
+                Some(&field.1)
+            })
+        })
+    }
+
+    /// `values(aliases).find_map(filled_text)` as a plain loop: the most
+    /// frequent lookup, and the iterator adapters stay calls at `opt-level = "s"`.
+    fn text<'g>(&'g self, aliases: &'static [u8]) -> Option<&'g str>
+    where
+        'a: 'g,
+    {
+        for &alias in aliases {
+            let mut at = self.first[usize::from(alias)];
+            while let Some((_, value)) = self.fields.0.get(at as usize) {
+                if let Some(text) = filled_text(value) {
+                    return Some(text);
+                }
+                at = self.next[at as usize];
+            }
+        }
+        None
     }
 }
 
@@ -214,26 +498,34 @@ pub fn is_unfilled(value: &str) -> bool {
 /// `"$Caller_ID_Number"`, `"callerIdNumber"`, `"customer_no_with_prefix "`
 /// and `"caller-id-number"` all become snake case. Keys already in that
 /// form (most of them) are borrowed, not copied.
+#[inline]
 fn normalise_key(key: &str) -> Cow<'_, str> {
-    let already_snake = key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        && !key.starts_with('_')
-        && !key.ends_with('_')
-        // Not `contains("__")`: a substring searcher costs more than the
-        // whole check on keys this short.
-        && !key.as_bytes().windows(2).any(|w| w == b"__");
-    if already_snake {
+    if is_snake_case(key) {
         return Cow::Borrowed(key);
     }
+    normalise_other_key(key)
+}
+
+/// `normalise_key` of a key not already in snake case (kept out of line:
+/// most keys never get here).
+#[inline(never)]
+fn normalise_other_key(key: &str) -> Cow<'_, str> {
     let key = key.trim();
     let key = key.strip_prefix('$').unwrap_or(key);
     let key = key.trim_start_matches('{').trim_end_matches('}').trim();
+    // `$call_id`, `${uuid}`: the loop below would copy the name unchanged.
+    if is_snake_case(key) {
+        return Cow::Borrowed(key);
+    }
+    // Byte by byte: a non-ASCII character is a separator whatever its
+    // bytes (none of them is an ASCII letter or digit), as it was when this
+    // loop went character by character.
+    let bytes = key.as_bytes();
     let mut out = String::with_capacity(key.len() + 4);
-    let mut prev: Option<char> = None;
-    let chars: Vec<char> = key.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() {
-            let next_lower = chars.get(i + 1).is_some_and(char::is_ascii_lowercase);
-            let boundary = match prev {
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii_uppercase() {
+            let next_lower = bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+            let boundary = match i.checked_sub(1).map(|p| bytes[p]) {
                 Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
                 Some(p) if p.is_ascii_uppercase() && next_lower => true,
                 _ => false,
@@ -241,15 +533,32 @@ fn normalise_key(key: &str) -> Cow<'_, str> {
             if boundary {
                 out.push('_');
             }
-            out.push(c.to_ascii_lowercase());
-        } else if c.is_ascii_alphanumeric() {
-            out.push(c);
+            out.push(char::from(b.to_ascii_lowercase()));
+        } else if b.is_ascii_alphanumeric() {
+            out.push(char::from(b));
         } else if !out.ends_with('_') {
             out.push('_');
         }
-        prev = Some(c);
     }
-    Cow::Owned(out.trim_matches('_').to_owned())
+    if out.ends_with('_') {
+        out.pop();
+    }
+    if out.starts_with('_') {
+        out.remove(0);
+    }
+    Cow::Owned(out)
+}
+
+/// Lower-case ASCII letters, digits and single inner underscores: a key
+/// `normalise_key` leaves as it is.
+#[inline]
+fn is_snake_case(key: &str) -> bool {
+    key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !key.starts_with('_')
+        && !key.ends_with('_')
+        // Not `contains("__")`: a substring searcher costs more than the
+        // whole check on keys this short.
+        && !key.as_bytes().windows(2).any(|w| w == b"__")
 }
 
 /// A JSON object key, borrowed from the text when it has no escapes.
@@ -308,8 +617,208 @@ fn too_deep() -> serde_json::Error {
     serde::de::Error::custom(format_args!("JSON nested more than {MAX_DEPTH} levels deep"))
 }
 
+/// One pass over a JSON object for the bodies Smartflo sends: the fields
+/// built as `parse_object_at` builds them, without first collecting every
+/// member as raw text and reading each value again (that cost more than
+/// the whole floor). `None` means "not sure": anything outside the plain
+/// grammar (an escaped key, a string that does not decode, a control
+/// character, nesting at the depth limit, a syntax error) is left to
+/// `parse_object_at`, which then gives the result or the error exactly as
+/// before. So what this accepts, `parse_object_at` accepts with the same
+/// fields (tested), and what it refuses is refused by the same code.
+struct OnePass<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> OnePass<'a> {
+    fn object(text: &'a str) -> Option<Fields<'a>> {
+        let mut reader = OnePass { text, at: 0 };
+        reader.skip_whitespace();
+        if reader.peek()? != b'{' {
+            return None;
+        }
+        let FieldValue::Object(fields) = reader.value(0)? else { return None };
+        reader.skip_whitespace();
+        (reader.at == text.len()).then_some(fields)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    /// Consumes `byte` if it comes next.
+    fn eat(&mut self, byte: u8) -> bool {
+        let next = self.peek() == Some(byte);
+        self.at += usize::from(next);
+        next
+    }
+
+    /// JSON's whitespace (serde_json's too): space, tab, CR, LF.
+    fn skip_whitespace(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\n' | b'\t' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Option<FieldValue<'a>> {
+        match self.peek()? {
+            b'{' => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                self.at += 1;
+                // Room for a typical body's read fields at the top, fewer below.
+                let mut fields = Fields(Vec::with_capacity(if depth == 0 { 24 } else { 4 }));
+                self.skip_whitespace();
+                if self.eat(b'}') {
+                    return Some(FieldValue::Object(fields));
+                }
+                loop {
+                    self.skip_whitespace();
+                    if self.peek()? != b'"' {
+                        return None;
+                    }
+                    let key = self.string()?;
+                    self.skip_whitespace();
+                    if !self.eat(b':') {
+                        return None;
+                    }
+                    self.skip_whitespace();
+                    let value = self.value(depth + 1)?;
+                    fields.push(&key, value);
+                    self.skip_whitespace();
+                    if !self.eat(b',') {
+                        return self.eat(b'}').then_some(FieldValue::Object(fields));
+                    }
+                }
+            }
+            b'[' => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                self.at += 1;
+                let mut items = Vec::new();
+                self.skip_whitespace();
+                if self.eat(b']') {
+                    return Some(FieldValue::Array(items));
+                }
+                loop {
+                    self.skip_whitespace();
+                    items.push(self.value(depth + 1)?);
+                    self.skip_whitespace();
+                    if !self.eat(b',') {
+                        return self.eat(b']').then_some(FieldValue::Array(items));
+                    }
+                }
+            }
+            b'"' => self.string().map(FieldValue::Text),
+            b'n' => self.literal("null").map(|_| FieldValue::Null),
+            b't' => self.literal("true").map(|t| FieldValue::Text(Cow::Borrowed(t))),
+            b'f' => self.literal("false").map(|f| FieldValue::Text(Cow::Borrowed(f))),
+            b'-' | b'0'..=b'9' => self.number().map(|n| FieldValue::Text(Cow::Borrowed(n))),
+            _ => None,
+        }
+    }
+
+    /// A string at `self.at`: borrowed without escapes, else decoded by
+    /// serde_json as `parse_value_at` decodes it.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        let bytes = self.text.as_bytes();
+        let start = self.at + 1;
+        let mut i = start;
+        // Eight bytes at a time up to the first that needs a look.
+        while let Some(word) = bytes.get(i..i + 8) {
+            if needs_a_look(u64::from_le_bytes(word.try_into().expect("eight bytes"))) {
+                break;
+            }
+            i += 8;
+        }
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'"' => {
+                    self.at = i + 1;
+                    return Some(Cow::Borrowed(&self.text[start..i]));
+                }
+                b'\\' => break,
+                0..0x20 => return None,
+                _ => i += 1,
+            }
+        }
+        // Escaped: find the closing quote, then decode the token.
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'"' => {
+                    let token = &self.text[start - 1..=i];
+                    self.at = i + 1;
+                    return serde_json::from_str::<String>(token).ok().map(Cow::Owned);
+                }
+                b'\\' => i += 2,
+                0..0x20 => return None,
+                _ => i += 1,
+            }
+        }
+        None
+    }
+
+    fn literal(&mut self, word: &'static str) -> Option<&'a str> {
+        let token = self.text.get(self.at..self.at + word.len())?;
+        (token == word).then(|| {
+            self.at += word.len();
+            token
+        })
+    }
+
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, as its text.
+    fn number(&mut self) -> Option<&'a str> {
+        let start = self.at;
+        self.eat(b'-');
+        if !self.eat(b'0') {
+            if !matches!(self.peek(), Some(b'1'..=b'9')) {
+                return None;
+            }
+            self.digits();
+        }
+        if self.eat(b'.') && self.digits() == 0 {
+            return None;
+        }
+        if self.eat(b'e') || self.eat(b'E') {
+            let _ = self.eat(b'+') || self.eat(b'-');
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        Some(&self.text[start..self.at])
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.at;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.at += 1;
+        }
+        self.at - start
+    }
+}
+
+/// Whether any of eight bytes is a quote, a backslash or a control
+/// character (the bytes that end or interrupt a plain string). Exact: the
+/// borrows these subtractions may carry only ever follow a byte that
+/// matched.
+fn needs_a_look(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |w: u64| w.wrapping_sub(ONES) & !w & HIGH;
+    let quote = zero_byte(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    quote | backslash | control != 0
+}
+
 fn parse_json_object(text: &str) -> Result<FieldValue<'_>, serde_json::Error> {
-    parse_object_at(text, 0)
+    match OnePass::object(text) {
+        Some(fields) => Ok(FieldValue::Object(fields)),
+        None => parse_object_at(text, 0),
+    }
 }
 
 fn parse_object_at(text: &str, depth: usize) -> Result<FieldValue<'_>, serde_json::Error> {
@@ -319,7 +828,7 @@ fn parse_object_at(text: &str, depth: usize) -> Result<FieldValue<'_>, serde_jso
     let object: RawObject<'_> = serde_json::from_str(text)?;
     let mut fields = Fields(Vec::with_capacity(object.0.len()));
     for (k, raw) in object.0 {
-        fields.push(k, parse_value_at(raw.get(), depth + 1)?);
+        fields.push(&k, parse_value_at(raw.get(), depth + 1)?);
     }
     Ok(FieldValue::Object(fields))
 }
@@ -362,7 +871,7 @@ fn parse_value_at(text: &str, depth: usize) -> Result<FieldValue<'_>, serde_json
 fn with_wrappers(mut top: Fields<'_>) -> Fields<'_> {
     let wrapped: Vec<_> = WRAPPERS
         .iter()
-        .flat_map(|wrapper| top.0.iter().filter(move |(k, _)| k == wrapper))
+        .flat_map(|wrapper| top.0.iter().filter(move |(slot, _)| slot == wrapper))
         .filter_map(|(_, v)| match v {
             FieldValue::Object(inner) => Some(inner.0.iter().cloned()),
             _ => None,
@@ -376,18 +885,57 @@ fn with_wrappers(mut top: Fields<'_>) -> Fields<'_> {
 fn query_fields(query: &[(String, String)]) -> Fields<'_> {
     let mut fields = Fields(Vec::with_capacity(query.len()));
     for (k, v) in query {
-        fields.push(Cow::Borrowed(k), FieldValue::Text(Cow::Borrowed(v)));
+        fields.push(k, FieldValue::Text(Cow::Borrowed(v)));
     }
     fields
 }
 
 /// `k=v&…` as form encoding: how a GET delivery is stored as `raw_body`.
+/// Byte for byte what `form_urlencoded::Serializer::append_pair` writes,
+/// into one buffer sized once (the serializer grew a string piece by piece).
 fn query_string(query: &[(String, String)]) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
+    let mut out = Vec::with_capacity(query.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
     for (k, v) in query {
-        s.append_pair(k, v);
+        if !out.is_empty() {
+            out.push(b'&');
+        }
+        form_encode_into(&mut out, k.as_bytes());
+        out.push(b'=');
+        form_encode_into(&mut out, v.as_bytes());
     }
-    s.finish()
+    // Only ASCII was written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The bytes `form_urlencoded::byte_serialize` keeps as they are.
+const FORM_UNCHANGED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(b as u8, b'*' | b'-' | b'.' | b'0'..=b'9' | b'A'..=b'Z' | b'_' | b'a'..=b'z');
+        b += 1;
+    }
+    table
+};
+
+/// `form_urlencoded::byte_serialize`: `*-._`, ASCII letters and digits as
+/// they are, space as `+`, any other byte as `%XX`.
+fn form_encode_into(out: &mut Vec<u8>, mut bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    while !bytes.is_empty() {
+        let mut run = 0;
+        while run < bytes.len() && FORM_UNCHANGED[usize::from(bytes[run])] {
+            run += 1;
+        }
+        out.extend_from_slice(&bytes[..run]);
+        let Some(&b) = bytes.get(run) else { break };
+        if b == b' ' {
+            out.push(b'+');
+        } else {
+            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        }
+        bytes = &bytes[run + 1..];
+    }
 }
 
 /// Strict form decoding: UTF-8, every `%` followed by two hex digits, and
@@ -409,12 +957,12 @@ fn decode_form(body: &[u8]) -> Result<Fields<'_>, DecodeError> {
             i += 1;
         }
     }
-    let mut fields = Fields::default();
+    let mut fields = Fields(Vec::with_capacity(24));
     for part in text.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
         let k = percent_decode(k)?;
         let v = percent_decode(v)?;
-        fields.push(k, FieldValue::Text(v));
+        fields.push(&k, FieldValue::Text(v));
     }
     Ok(fields)
 }
@@ -422,18 +970,20 @@ fn decode_form(body: &[u8]) -> Result<Fields<'_>, DecodeError> {
 /// `+` as space and `%XX` escapes (already checked to be well formed);
 /// text without either is borrowed.
 fn percent_decode(s: &str) -> Result<Cow<'_, str>, DecodeError> {
-    if !s.contains(['+', '%']) {
+    // Bytes, not a `char` pattern: a searcher costs more than the scan.
+    if !s.bytes().any(|b| b == b'+' || b == b'%') {
         return Ok(Cow::Borrowed(s));
     }
     let bytes = s.as_bytes();
+    let hex = |at: usize| bytes.get(at).and_then(|&h| char::from(h).to_digit(16));
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).map_err(|_| DecodeError::BadForm)?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| DecodeError::BadForm)?);
+                let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) else { return Err(DecodeError::BadForm) };
+                out.push((high * 16 + low) as u8);
                 i += 2;
             }
             b => out.push(b),
@@ -518,10 +1068,11 @@ fn post_fields<'a>(delivery: &Delivery<'a>) -> Result<(String, Fields<'a>), Deco
     Ok((raw, fields))
 }
 
-type Reject = Box<dyn Fn(&'static str, String) -> Rejection>;
+type Reject = dyn Fn(&'static str, String) -> Rejection;
 
 fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> Result<NormalisedEvent, Rejection> {
-    let reject: Reject = Box::new(move |reason, detail| Rejection::new(reason, detail).with_event_type(Some(trigger)));
+    let fields = &Indexed::new(fields);
+    let reject: &Reject = &move |reason, detail| Rejection::new(reason, detail).with_event_type(Some(trigger));
     let tz = ctx.local_offset;
 
     let call_id = fields.text(CALL_ID);
@@ -532,14 +1083,14 @@ fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> 
 
     // Times that decide meaning are strict; the answer time is informative.
     let start = match fields.text(START) {
-        Some(s) => Some(strict_time(s, tz, "start_stamp", &reject)?),
-        None => split_time(fields, "start_date", "start_time", tz, &reject)?,
+        Some(s) => Some(strict_time(s, tz, "start_stamp", reject)?),
+        None => split_time(fields, (START_DATE, "start_date"), (START_TIME, "start_time"), tz, reject)?,
     };
     let end = match fields.text(END) {
-        Some(s) => Some(strict_time(s, tz, "end_stamp", &reject)?),
-        None => split_time(fields, "end_date", "end_time", tz, &reject)?,
+        Some(s) => Some(strict_time(s, tz, "end_stamp", reject)?),
+        None => split_time(fields, (END_DATE, "end_date"), (END_TIME, "end_time"), tz, reject)?,
     };
-    let date = fields.text(DATE).map(|s| strict_time(s, tz, "date", &reject)).transpose()?;
+    let date = fields.text(DATE).map(|s| strict_time(s, tz, "date", reject)).transpose()?;
     let answer = fields.text(ANSWER).and_then(|s| parse_time(s, tz));
 
     let is_dtmf = trigger == "dtmf-option";
@@ -604,17 +1155,17 @@ fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> 
             attributes.insert(name, Value::from(n.round() as i64));
         }
     }
-    if let Some(connected) = fields.text(&["call_connected"]).and_then(flag) {
+    if let Some(connected) = fields.text(CALL_CONNECTED).and_then(flag) {
         attributes.insert("call_connected", Value::from(connected));
     }
-    if let Some(circle) = fields.object(&["billing_circle"]) {
-        put(&mut attributes, "telecom_operator", circle.text(&["operator", "telecom_operator"]));
-        put(&mut attributes, "telecom_circle", circle.text(&["circle", "telecom_circle"]));
+    if let Some(circle) = fields.object(BILLING_CIRCLE) {
+        put(&mut attributes, "telecom_operator", circle.text(CIRCLE_OPERATOR));
+        put(&mut attributes, "telecom_circle", circle.text(CIRCLE_NAME));
     }
 
     let missed =
         MISSED_TRIGGERS.contains(&trigger) || (trigger == "call-hangup" && status.is_some_and(status_says_missed));
-    if trigger.contains("hangup") || trigger.contains("missed") {
+    if contains_bytes(trigger, "hangup") || contains_bytes(trigger, "missed") {
         attributes.insert("missed", Value::from(missed));
     }
 
@@ -655,30 +1206,30 @@ fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> 
 }
 
 /// Plain-text attributes worth querying, under their normalised names.
-const TEXT_ATTRIBUTES: &[(&str, &[&str])] = &[
-    ("hangup_cause", &["hangup_cause", "hangup_cause_description", "reason_key"]),
-    ("recording_url", &["recording_url", "recording"]),
-    ("disposition", &["disposition", "disposition_status"]),
-    ("sub_disposition", &["sub_disposition", "sub_dispositon", "subdisposition"]),
-    ("campaign_name", &["campaign_name", "broadcast_name"]),
-    ("campaign_id", &["campaign_id", "broadcast_id"]),
-    ("department", &["dept_name", "department_name", "department"]),
-    ("department_id", &["dept_id", "department_id"]),
-    ("ivr_name", &["ivr_name"]),
-    ("ivr_id", &["ivr_id"]),
-    ("auto_attendant_name", &["auto_attendant_name"]),
-    ("auto_attendant_id", &["auto_attendant_id"]),
-    ("ref_id", &["ref_id", "reference_id"]),
-    ("custom_identifier", &["custom_identifier"]),
-    ("telecom_operator", &["telecom_operator"]),
-    ("telecom_circle", &["telecom_circle"]),
+const TEXT_ATTRIBUTES: &[(&str, &[u8])] = &[
+    ("hangup_cause", &aliases(["hangup_cause", "hangup_cause_description", "reason_key"])),
+    ("recording_url", &aliases(["recording_url", "recording"])),
+    ("disposition", &aliases(["disposition", "disposition_status"])),
+    ("sub_disposition", &aliases(["sub_disposition", "sub_dispositon", "subdisposition"])),
+    ("campaign_name", &aliases(["campaign_name", "broadcast_name"])),
+    ("campaign_id", &aliases(["campaign_id", "broadcast_id"])),
+    ("department", &aliases(["dept_name", "department_name", "department"])),
+    ("department_id", &aliases(["dept_id", "department_id"])),
+    ("ivr_name", &aliases(["ivr_name"])),
+    ("ivr_id", &aliases(["ivr_id"])),
+    ("auto_attendant_name", &aliases(["auto_attendant_name"])),
+    ("auto_attendant_id", &aliases(["auto_attendant_id"])),
+    ("ref_id", &aliases(["ref_id", "reference_id"])),
+    ("custom_identifier", &aliases(["custom_identifier"])),
+    ("telecom_operator", &aliases(["telecom_operator"])),
+    ("telecom_circle", &aliases(["telecom_circle"])),
 ];
 
 /// Durations, as whole seconds.
-const SECONDS_ATTRIBUTES: &[(&str, &[&str])] = &[
-    ("duration_seconds", &["duration", "call_duration"]),
-    ("billsec", &["billsec", "bill_sec"]),
-    ("agent_ring_time", &["agent_ring_time"]),
+const SECONDS_ATTRIBUTES: &[(&str, &[u8])] = &[
+    ("duration_seconds", &aliases(["duration", "call_duration"])),
+    ("billsec", &aliases(["billsec", "bill_sec"])),
+    ("agent_ring_time", &aliases(["agent_ring_time"])),
 ];
 
 fn put(map: &mut impl SetField, name: &'static str, value: Option<&str>) {
@@ -697,33 +1248,50 @@ fn phone(raw: &str, region: PhoneRegion) -> Option<PhoneNumber> {
     PhoneNumber::parse(raw, region).ok()
 }
 
+/// Compared without case and without a lower-case copy.
 fn flag(s: &str) -> Option<bool> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "y" => Some(true),
-        "false" | "0" | "no" | "n" => Some(false),
-        _ => None,
+    let s = s.trim();
+    let any = |words: [&str; 4]| words.iter().any(|w| s.eq_ignore_ascii_case(w));
+    if any(["true", "1", "yes", "y"]) {
+        Some(true)
+    } else if any(["false", "0", "no", "n"]) {
+        Some(false)
+    } else {
+        None
     }
 }
 
 /// `inbound`, `outbound`, `click_to_call` (also sent as `clicktocall`).
-fn normalise_direction(raw: &str) -> String {
-    let d = normalise_key(&raw.to_ascii_lowercase()).into_owned();
-    match d.as_str() {
-        "clicktocall" | "click2call" | "c2c" => "click_to_call".into(),
+/// Already snake case (as sent, mostly), it is borrowed: lower-casing and
+/// normalising would leave it as it is.
+fn normalise_direction(raw: &str) -> Cow<'_, str> {
+    let d = if is_snake_case(raw) {
+        Cow::Borrowed(raw)
+    } else {
+        Cow::Owned(normalise_key(&raw.to_ascii_lowercase()).into_owned())
+    };
+    match d.as_ref() {
+        "clicktocall" | "click2call" | "c2c" => Cow::Borrowed("click_to_call"),
         _ => d,
     }
 }
 
 fn is_outbound(direction: &str) -> bool {
-    direction.starts_with("out") || direction.contains("click") || direction == "dialer_outbound"
+    direction.starts_with("out") || contains_bytes(direction, "click") || direction == "dialer_outbound"
+}
+
+/// `haystack.contains(needle)` for a short haystack and a non-empty
+/// needle, without setting up a substring searcher.
+fn contains_bytes(haystack: &str, needle: &str) -> bool {
+    haystack.as_bytes().windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 /// The customer's and the business's numbers. Explicit customer fields come
 /// first; otherwise the direction decides: on inbound calls the caller ID is
 /// the customer and the called number the DID, on outbound and click-to-call
 /// calls the other way round.
-fn parties(
-    fields: &Fields<'_>,
+fn parties<'a>(
+    fields: &impl Lookup<'a>,
     outbound: bool,
     caller_id: Option<&PhoneNumber>,
     call_to: Option<&PhoneNumber>,
@@ -743,28 +1311,28 @@ fn parties(
 /// The agent who answered, or else the one who missed the call: from the
 /// flat variables or from `answered_agent` (object) / `missed_agent` (array
 /// of objects).
-fn agent_of(fields: &Fields<'_>, region: PhoneRegion) -> (Option<String>, Option<PhoneNumber>) {
+fn agent_of<'a>(fields: &impl Lookup<'a>, region: PhoneRegion) -> (Option<String>, Option<PhoneNumber>) {
     let mut agents: Vec<Cow<'_, Fields<'_>>> = Vec::new();
-    if let Some(a) = fields.object(&["answered_agent", "answer_agent"]) {
+    if let Some(a) = fields.object(ANSWERED_AGENT_OBJECT) {
         agents.push(a);
     }
-    agents.extend(fields.objects(&["missed_agent", "missed_agents"]));
+    agents.extend(fields.objects(MISSED_AGENTS));
     let name = fields
         .text(AGENT_NAME)
-        .or_else(|| fields.text(&["answered_agent"]))
-        .or_else(|| agents.iter().find_map(|a| a.text(&["name", "agent_name"])))
+        .or_else(|| fields.text(ANSWERED_AGENT_TEXT))
+        .or_else(|| agents.iter().find_map(|a| a.text(NESTED_AGENT_NAME)))
         .map(str::to_owned);
     let number = fields
         .values(AGENT_NUMBER)
         .filter_map(filled_text)
-        .chain(agents.iter().filter_map(|a| a.text(&["number", "agent_number", "follow_me_number"])))
+        .chain(agents.iter().filter_map(|a| a.text(NESTED_AGENT_NUMBER)))
         .find_map(|n| phone(n, region));
     (name, number)
 }
 
 /// The DTMF digit(s): `digit_pressed` and friends; an array
 /// (`digits_dialed`) is joined.
-fn digit_of(fields: &Fields<'_>) -> Option<String> {
+fn digit_of<'a>(fields: &impl Lookup<'a>) -> Option<String> {
     fields.values(DIGIT).find_map(|v| match v {
         FieldValue::Array(items) => {
             let joined: String = items.iter().filter_map(filled_text).collect();
@@ -786,7 +1354,7 @@ fn digit_of(fields: &Fields<'_>) -> Option<String> {
 pub fn status_says_missed(status: &str) -> bool {
     let lower = status.to_ascii_lowercase();
     let s = normalise_key(&lower);
-    s.contains("miss")
+    contains_bytes(&s, "miss")
         || matches!(
             s.as_ref(),
             "noanswer" | "no_answer" | "not_answered" | "unanswered" | "no_answered" | "notanswered"
@@ -798,14 +1366,14 @@ fn strict_time(s: &str, tz: FixedOffset, field: &str, reject: &Reject) -> Result
 }
 
 /// `start_date` + `start_time` (`2021-08-09`, `16:12:00`), when no stamp.
-fn split_time(
-    fields: &Fields<'_>,
-    date_key: &str,
-    time_key: &str,
+fn split_time<'a>(
+    fields: &impl Lookup<'a>,
+    (date_slot, date_key): (&'static [u8], &str),
+    (time_slot, time_key): (&'static [u8], &str),
     tz: FixedOffset,
     reject: &Reject,
 ) -> Result<Option<DateTime<Utc>>, Rejection> {
-    match (fields.text(&[date_key]), fields.text(&[time_key])) {
+    match (fields.text(date_slot), fields.text(time_slot)) {
         (Some(d), Some(t)) => parse_time(&format!("{d} {t}"), tz)
             .map(Some)
             .ok_or_else(|| reject("invalid_timestamp", format!("{date_key}/{time_key} is not a recognised timestamp"))),
@@ -1595,6 +2163,321 @@ mod tests {
             }
         }
         assert!(fast > 20, "the fast path is taken ({fast})");
+    }
+
+    #[test]
+    fn the_one_pass_reader_builds_the_fields_the_raw_reader_builds_or_leaves_the_body_to_it() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/smartflo");
+        let mut bodies: Vec<String> = Vec::new();
+        for file in std::fs::read_dir(&dir).expect("events/smartflo exists").flatten() {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(file.path()).unwrap()).unwrap();
+            if let Some(body) = v["body"].as_str().filter(|b| b.trim_start().starts_with('{')) {
+                bodies.push(body.to_owned());
+            }
+        }
+        let recorded = bodies.len();
+        let nested =
+            |levels: usize| format!("{{\"call_id\":\"1\",\"x\":{}1{}}}", "{\"a\":".repeat(levels), "}".repeat(levels));
+        bodies.extend([
+            HANGUP_MISSED.to_owned(),
+            r#"{"call_id": 1628512094.7228905, "n": -0.5E+3, "t": true, "f": false, "z": null, "e": 1e400, "o": 0}"#
+                .into(),
+            r#"{"call_id": "a\"b", "uuid": "\u00e9x", "call\u005fstatus": "missed"}"#.into(),
+            " \n{ \"data\" : { \"call_id\" : \"1\" } , \"x\" : [ ] , \"y\" : { } }\r\n\t".into(),
+            r#"{"$call_id": "1", "callId": "2", "Call ID": "3", "call_id": "4", "customer_no": "९१९८७६५४३२१०"}"#.into(),
+            r#"{"digits_dialed": ["1", 2, null, {"digit": 1}, [], [[]]], "missed_agent": [{"name": "A"}]}"#.into(),
+            r#"{"call_id": "\ud800"}"#.into(),
+            r#"{"call\ud800": "1"}"#.into(),
+            r#"{"a": 1,}"#.into(),
+            r#"{"a": [1,]}"#.into(),
+            r#"{"a": 01}"#.into(),
+            r#"{"a": -}"#.into(),
+            r#"{"a": 1.}"#.into(),
+            r#"{"a": 1e}"#.into(),
+            r#"{"a": 1x}"#.into(),
+            r#"{"a": tru}"#.into(),
+            r#"{"a": nul}"#.into(),
+            r#"{"a" 1}"#.into(),
+            r#"{"a": 1 "b": 2}"#.into(),
+            r#"{"a": 1} x"#.into(),
+            r#"{"a": "unterminated"#.into(),
+            r#"{"a": "x\"}"#.into(),
+            "{\"a\": \"tab\tinside\"}".into(),
+            "{".into(),
+            "[1]".into(),
+            "\"text\"".into(),
+            nested(MAX_DEPTH - 2),
+            nested(MAX_DEPTH - 1),
+            nested(MAX_DEPTH),
+        ]);
+        let mut one_pass = 0;
+        for (i, body) in bodies.iter().enumerate() {
+            let raw = parse_object_at(body, 0).ok();
+            if let Some(fields) = OnePass::object(body) {
+                one_pass += usize::from(i < recorded);
+                assert_eq!(Some(FieldValue::Object(fields)), raw, "{body}");
+            }
+        }
+        let recorded_ok = bodies[..recorded].iter().filter(|b| parse_object_at(b, 0).is_ok()).count();
+        assert_eq!(one_pass, recorded_ok, "every recorded body the raw reader reads is read in one pass");
+        assert!(OnePass::object(&bodies[recorded + 1]).is_some(), "numbers, literals and null in one pass");
+        assert!(OnePass::object(&bodies[recorded + 2]).is_some(), "escapes in one pass");
+    }
+
+    /// `normalise_key` as it was, character by character (the reference
+    /// for the byte-by-byte version).
+    fn normalise_key_by_characters(key: &str) -> String {
+        let key = key.trim();
+        let key = key.strip_prefix('$').unwrap_or(key);
+        let key = key.trim_start_matches('{').trim_end_matches('}').trim();
+        let mut out = String::new();
+        let mut prev: Option<char> = None;
+        let chars: Vec<char> = key.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            if c.is_ascii_uppercase() {
+                let next_lower = chars.get(i + 1).is_some_and(char::is_ascii_lowercase);
+                let boundary = match prev {
+                    Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
+                    Some(p) if p.is_ascii_uppercase() && next_lower => true,
+                    _ => false,
+                };
+                if boundary {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+            } else if c.is_ascii_alphanumeric() {
+                out.push(c);
+            } else if !out.ends_with('_') {
+                out.push('_');
+            }
+            prev = Some(c);
+        }
+        out.trim_matches('_').to_owned()
+    }
+
+    #[test]
+    fn key_normalisation_gives_what_the_character_by_character_version_gave() {
+        let mut keys: Vec<String> = [
+            "",
+            "_",
+            "__",
+            "$",
+            "${}",
+            "$_a_",
+            "call_id",
+            "_call_id",
+            "call_id_",
+            "call__id",
+            "$call_id",
+            "${uuid}",
+            " $ {x} ",
+            "$$call_id",
+            "callId",
+            "CallID",
+            "HTTPServerURL",
+            "a1B",
+            "ABc",
+            "A",
+            "aB",
+            "x-y z",
+            "Caller ID Number",
+            "caller-id-number",
+            "café_no",
+            "éA",
+            "Aé",
+            "aéb",
+            "Ωmega",
+            "customer no with prefix ",
+            "__x__",
+            "a_-_b",
+            "${call_ID}",
+            "call id\t",
+            "NUMBER9x",
+            "9A",
+            "_A_",
+            "a\u{2003}b",
+        ]
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/smartflo");
+        for file in std::fs::read_dir(&dir).expect("events/smartflo exists").flatten() {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(file.path()).unwrap()).unwrap();
+            if let Ok(Value::Object(body)) = serde_json::from_str::<Value>(v["body"].as_str().unwrap_or("")) {
+                keys.extend(body.keys().cloned());
+            }
+        }
+        for key in &keys {
+            assert_eq!(normalise_key(key), normalise_key_by_characters(key), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn every_read_name_has_its_slot_and_no_other_name_has_one() {
+        for (slot, name) in NAMES.iter().enumerate() {
+            assert_eq!(usize::from(slot_of(name)), slot, "{name}");
+        }
+        for other in ["", "x", "call", "call_i", "call_idx", "Call_id", "customer_no_with_prefi", "key", "operators"] {
+            let want = NAMES.iter().position(|n| *n == other).map_or(UNREAD, |slot| slot as u8);
+            assert_eq!(slot_of(other), want, "{other}");
+        }
+    }
+
+    #[test]
+    fn eight_bytes_need_a_look_exactly_when_one_of_them_ends_or_interrupts_a_plain_string() {
+        let special = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for round in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut bytes = seed.to_le_bytes();
+            // Mostly plain text, with a special byte or a neighbour of one here and there.
+            for b in &mut bytes {
+                *b = match *b % 8 {
+                    0 => [b'"', b'\\', 0x1f, 0x20, b'!', b'#', b'[', b']', 0x00, 0x7f, 0x80, 0xff]
+                        [usize::from(*b / 8) % 12],
+                    _ => *b | 0x20,
+                };
+            }
+            if round % 2 == 0 {
+                bytes = bytes.map(|b| if special(b) { b'a' } else { b });
+            }
+            assert_eq!(needs_a_look(u64::from_le_bytes(bytes)), bytes.iter().any(|&b| special(b)), "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn the_query_string_is_written_as_form_urlencoded_writes_it() {
+        let pairs: Vec<(String, String)> = [
+            ("call_id", "1754036781.4471935"),
+            ("", ""),
+            ("a b", "c+d&e=f"),
+            ("$uuid", "${uuid}"),
+            ("name", "Priya Śharma ☎ 😀"),
+            ("*-._~!'()", "%2B%zz/?#[]@"),
+            ("tab\tnew\nline", "\u{0}\u{7f}\u{80}"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        for n in 0..=pairs.len() {
+            let mut serializer = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &pairs[..n] {
+                serializer.append_pair(k, v);
+            }
+            assert_eq!(query_string(&pairs[..n]), serializer.finish());
+        }
+        let mut empty_first = vec![(String::new(), String::new())];
+        empty_first.extend(pairs);
+        let mut serializer = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &empty_first {
+            serializer.append_pair(k, v);
+        }
+        assert_eq!(query_string(&empty_first), serializer.finish());
+    }
+
+    #[test]
+    fn percent_decoding_gives_what_the_radix_parsing_version_gave() {
+        // The version before, for text whose escapes are two hex digits (as
+        // `decode_form` has checked before it decodes).
+        fn by_radix(s: &str) -> Result<Cow<'_, str>, DecodeError> {
+            if !s.contains(['+', '%']) {
+                return Ok(Cow::Borrowed(s));
+            }
+            let bytes = s.as_bytes();
+            let mut out = Vec::with_capacity(bytes.len());
+            let mut i = 0;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'+' => out.push(b' '),
+                    b'%' => {
+                        let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).map_err(|_| DecodeError::BadForm)?;
+                        out.push(u8::from_str_radix(hex, 16).map_err(|_| DecodeError::BadForm)?);
+                        i += 2;
+                    }
+                    b => out.push(b),
+                }
+                i += 1;
+            }
+            String::from_utf8(out).map(Cow::Owned).map_err(|_| DecodeError::BadForm)
+        }
+        for text in [
+            "",
+            "plain",
+            "a+b",
+            "%2B%2b",
+            "2025-08-01+13%3A56%3A21",
+            "%E0%A4%95",
+            "%FF",
+            "%C3",
+            "%00%7F",
+            "Śharma+%F0%9F%98%80",
+            "%aF%Af%09",
+            "+++",
+            "%25%2525",
+        ] {
+            let ours = percent_decode(text);
+            assert_eq!(ours, by_radix(text), "{text}");
+            assert_eq!(matches!(ours, Ok(Cow::Borrowed(_))), !text.contains(['+', '%']), "{text}");
+        }
+    }
+
+    #[test]
+    fn directions_flags_and_substrings_read_as_the_copying_versions_read_them() {
+        let old_direction = |raw: &str| {
+            let d = normalise_key(&raw.to_ascii_lowercase()).into_owned();
+            match d.as_str() {
+                "clicktocall" | "click2call" | "c2c" => "click_to_call".to_owned(),
+                _ => d,
+            }
+        };
+        let old_flag = |s: &str| match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "y" => Some(true),
+            "false" | "0" | "no" | "n" => Some(false),
+            _ => None,
+        };
+        for raw in [
+            "inbound",
+            "outbound",
+            "Inbound",
+            "OUTBOUND",
+            "clicktocall",
+            "ClickToCall",
+            "click2call",
+            "c2c",
+            "C2C",
+            "click_to_call",
+            "click-to-call",
+            "dialer_outbound",
+            " inbound ",
+            "$direction",
+            "",
+            "Y",
+            "n",
+            " True ",
+            "FALSE",
+            "1",
+            "0",
+            "yes",
+            "No",
+            "yess",
+            "tru",
+            "K",
+            "ß",
+            "ﬁ",
+        ] {
+            assert_eq!(normalise_direction(raw), old_direction(raw), "{raw:?}");
+            assert_eq!(flag(raw), old_flag(raw), "{raw:?}");
+            for needle in ["click", "miss", "hangup", "missed", "out", "ﬁ"] {
+                assert_eq!(contains_bytes(raw, needle), raw.contains(needle), "{raw:?} {needle:?}");
+            }
+        }
+        for trigger in TRIGGERS {
+            for needle in ["hangup", "missed"] {
+                assert_eq!(contains_bytes(trigger, needle), trigger.contains(needle), "{trigger} {needle}");
+            }
+        }
     }
 
     #[test]

@@ -21,7 +21,6 @@
 //! Filter: `cargo bench -p payloads --bench parsers -- truecaller/`.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -63,10 +62,6 @@ impl Recorded {
     }
 }
 
-fn events_dir(provider: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events").join(provider)
-}
-
 /// The parser's work for one delivery: parse, then the task decision for
 /// each accepted event. Returns a count so nothing is optimised away.
 fn parse_and_decide(parser: &dyn ProviderParser, delivery: &Delivery<'_>, ctx: &ParseContext) -> usize {
@@ -89,17 +84,10 @@ fn floor_form(bytes: &[u8]) -> Vec<(String, String)> {
 }
 
 fn bench_provider(c: &mut Criterion, provider: &str, parser: &dyn ProviderParser) {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(events_dir(provider))
-        .expect("events directory")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
     let expected_token = format!("dev-token-{provider}");
 
     let mut group = c.benchmark_group(provider);
-    for path in files {
+    for path in recorded::files(provider) {
         let recorded = Recorded::load(&path);
         if recorded.token.as_deref() != Some(expected_token.as_str()) {
             eprintln!("skip {provider}/{}: wrong or missing token", recorded.name);

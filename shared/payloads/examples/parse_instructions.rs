@@ -15,7 +15,6 @@
 //! `cargo run --profile bench -p payloads --example parse_instructions -- 1`.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 
 use payloads::providers::{CuriousThing, Smartflo, Truecaller, Wavix};
 use payloads::{CallbackTask, Delivery, ParseContext, PhoneNumber, ProviderParser};
@@ -77,16 +76,8 @@ fn main() {
     let parsers: [(&str, &dyn ProviderParser); 4] =
         [("truecaller", &Truecaller), ("curious-thing", &CuriousThing), ("smartflo", &Smartflo), ("wavix", &Wavix)];
     for (provider, parser) in parsers {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events").join(provider);
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .expect("events directory")
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        files.sort();
         let expected_token = format!("dev-token-{provider}");
-        for path in files {
+        for path in recorded::files(provider) {
             let recorded = Recorded::load(&path);
             let id = format!("{provider}/{}", recorded.name);
             if !id.contains(&filter) || recorded.token.as_deref() != Some(expected_token.as_str()) {

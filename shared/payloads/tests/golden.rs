@@ -53,16 +53,8 @@ fn parse_result(parser: &dyn ProviderParser, recorded: &Recorded) -> Value {
 
 /// Every recorded event of `provider`, by file name, whatever its token.
 fn results(provider: &str, parser: &dyn ProviderParser) -> Value {
-    let dir = root().join("../../events").join(provider);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("events directory")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
     let mut out = serde_json::Map::new();
-    for path in files {
+    for path in recorded::files(provider) {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         out.insert(name, parse_result(parser, &Recorded::load(&path)));
     }

@@ -1,14 +1,29 @@
 //! One recorded API Gateway request (`events/<provider>/*.json`), read into
 //! what a parser sees, the way the pipeline hands it over. Shared by the
-//! parser benchmarks and the golden tests (`#[path]`-included by both), so
-//! both measure and pin exactly the same reading.
+//! parser benchmarks, the instruction counter and the golden tests
+//! (`#[path]`-included by each), so all of them measure and pin exactly the
+//! same events, read the same way.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use chrono::{DateTime, TimeZone, Utc};
 use payloads::Delivery;
 use serde_json::Value;
+
+/// The recorded events of `provider` (`events/<provider>/*.json`), sorted
+/// by file name.
+pub fn files(provider: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events").join(provider);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("events directory")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+}
 
 /// One recorded API Gateway request, read into what a parser sees.
 #[allow(dead_code)] // each includer reads its own subset of the fields

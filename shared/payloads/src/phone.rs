@@ -273,9 +273,19 @@ fn is_separator(c: char) -> bool {
 }
 
 fn digits(s: &str) -> String {
+    // Most numbers arrive as digits alone: one copy, no per-character push.
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.to_owned();
+    }
     let mut out = String::with_capacity(s.len());
     out.extend(s.bytes().filter(u8::is_ascii_digit).map(char::from));
     out
+}
+
+/// The value of 1 to 3 ASCII digits (a calling code), as `str::parse`
+/// gives it for such text, without the parsing machinery.
+fn code_value(digits: &[u8]) -> u16 {
+    digits.iter().fold(0, |n, &d| n * 10 + u16::from(d - b'0'))
 }
 
 /// A calling code's digits (1 to 3), without the formatting machinery.
@@ -371,8 +381,10 @@ fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
             if national.len() <= 2 || national.starts_with('0') {
                 return None;
             }
-            let len = (1..=3).find(|&len| regions_of(national[..len].parse().unwrap()).is_some())?;
-            let code = national[..len].parse().unwrap();
+            // `national` is digits alone, at least three of them.
+            let leading = national.as_bytes();
+            let len = (1..=3).find(|&len| regions_of(code_value(&leading[..len])).is_some())?;
+            let code = code_value(&leading[..len]);
             national.drain(..len);
             code
         } else {
@@ -668,6 +680,21 @@ mod tests {
             }
         }
         assert!(cases > 1000, "{cases}");
+    }
+
+    #[test]
+    fn digits_and_code_values_are_the_old_forms() {
+        for s in ["", "0", "919876543210", "+91 98765-43210", "(415) 555.0100", "\u{a0}12", "abc", "+", "00"] {
+            let old: String = s.chars().filter(char::is_ascii_digit).collect();
+            assert_eq!(digits(s), old, "{s:?}");
+        }
+        for n in 0..1000u16 {
+            for text in [n.to_string(), format!("{n:03}"), format!("{n:02}")] {
+                if text.len() <= 3 {
+                    assert_eq!(code_value(text.as_bytes()), text.parse::<u16>().unwrap(), "{text}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -453,7 +453,7 @@ impl PhoneNumber {
 
     /// `parse`, with what is known of the result's `is_valid`.
     fn read(raw: &str, region: PhoneRegion) -> Result<(Self, Known), PhoneError> {
-        let trimmed = raw.trim();
+        let trimmed = crate::lenient::trim(raw);
         if trimmed.is_empty() {
             return Err(PhoneError::Missing);
         }

@@ -26,7 +26,7 @@ use super::is_syntax_error;
 use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
 use crate::event::{SetField, rfc3339};
 use crate::fields::slots;
-use crate::lenient::{epoch_seconds, is_sentinel};
+use crate::lenient::epoch_seconds;
 use crate::{
     Attributes, CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
     PhoneRegion, Provider,
@@ -475,8 +475,8 @@ impl<'a> Lookup<'a> for Indexed<'_, 'a> {
 fn filled_text<'f>(v: &'f FieldValue<'_>) -> Option<&'f str> {
     match v {
         FieldValue::Text(t) => {
-            let t = t.trim();
-            (!is_unfilled(t)).then_some(t)
+            let t = crate::lenient::trim(t);
+            (!is_trimmed_unfilled(t)).then_some(t)
         }
         _ => None,
     }
@@ -484,8 +484,12 @@ fn filled_text<'f>(v: &'f FieldValue<'_>) -> Option<&'f str> {
 
 /// True for values that mean "Smartflo had nothing for this variable".
 pub fn is_unfilled(value: &str) -> bool {
-    let v = value.trim();
-    if is_sentinel(v) || v == "{}" || v == "[]" || v.eq_ignore_ascii_case("nil") {
+    is_trimmed_unfilled(crate::lenient::trim(value))
+}
+
+/// `is_unfilled` of text already trimmed.
+fn is_trimmed_unfilled(v: &str) -> bool {
+    if crate::lenient::is_trimmed_sentinel(v) || v == "{}" || v == "[]" || v.eq_ignore_ascii_case("nil") {
         return true;
     }
     // A template variable left as typed: `$caller_id_number`, `${call_id}`.

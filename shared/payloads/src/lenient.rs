@@ -75,7 +75,7 @@ impl<'de> Visitor<'de> for TextVisitor {
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        let s = s.trim();
+        let s = trim(s);
         Ok((!s.is_empty()).then(|| s.to_owned()))
     }
 
@@ -110,7 +110,7 @@ impl<'de> Visitor<'de> for FlagVisitor {
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        let s = s.trim();
+        let s = trim(s);
         Ok(if ["true", "1", "yes", "y"].iter().any(|t| s.eq_ignore_ascii_case(t)) {
             Some(true)
         } else if ["false", "0", "no", "n"].iter().any(|t| s.eq_ignore_ascii_case(t)) {
@@ -138,7 +138,7 @@ pub fn scalar_text(v: &Value) -> Option<String> {
 pub fn scalar_str(v: &Value) -> Option<Cow<'_, str>> {
     match v {
         Value::String(s) => {
-            let s = s.trim();
+            let s = trim(s);
             (!s.is_empty()).then_some(Cow::Borrowed(s))
         }
         other => scalar_text(other).map(Cow::Owned),
@@ -191,7 +191,7 @@ pub struct BadTimestamp;
 /// Epoch seconds as text (`"1753945760"`) or a number. Milliseconds
 /// (13 digits) are recognised and converted, since senders mix them up.
 pub fn epoch_seconds(s: &str) -> Result<DateTime<Utc>, BadTimestamp> {
-    let s = s.trim();
+    let s = trim(s);
     let secs: i64 = if let Ok(n) = s.parse::<i64>() {
         n
     } else if let Ok(f) = s.parse::<f64>() {

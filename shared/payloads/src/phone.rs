@@ -487,10 +487,18 @@ impl PhoneNumber {
         // `is_valid` when the E.164 form is that very string.
         let mut plus = Known::Nothing;
         let reading = if bare_digits {
-            let mut plus_form = String::with_capacity(1 + candidate.len());
-            plus_form.push('+');
-            plus_form.push_str(candidate);
-            match read(None, &plus_form) {
+            // `+` and the digits, on the stack for any real number's length.
+            let mut buf = [0u8; 24];
+            let long;
+            let plus_form = if candidate.len() < buf.len() {
+                buf[0] = b'+';
+                buf[1..=candidate.len()].copy_from_slice(candidate.as_bytes());
+                std::str::from_utf8(&buf[..=candidate.len()]).expect("ASCII digits")
+            } else {
+                long = ["+", candidate].concat();
+                long.as_str()
+            };
+            match read(None, plus_form) {
                 Some(international) if international != reading => {
                     let valid = is_valid(&international);
                     plus = Known::Valid(valid);

@@ -34,7 +34,7 @@ impl<'de> Scalar<'de> {
     pub(crate) fn text(&self) -> Option<Cow<'_, str>> {
         match self {
             Scalar::Text(s) => {
-                let s = s.trim();
+                let s = crate::lenient::trim(s);
                 (!s.is_empty()).then_some(Cow::Borrowed(s))
             }
             Scalar::Number(n) => Some(Cow::Owned(n.to_string())),

@@ -29,31 +29,59 @@ impl EventKey {
         if trimmed.is_empty() {
             return Err(InvalidEventKey::Empty);
         }
-        if trimmed.len() > MAX_EVENT_KEY_LEN {
-            return Err(InvalidEventKey::TooLong);
-        }
-        if trimmed.chars().any(char::is_control) {
-            return Err(InvalidEventKey::ControlCharacter);
-        }
+        check(trimmed)?;
         Ok(Self(if trimmed.len() == raw.len() { raw } else { trimmed.to_owned() }))
     }
 
     /// Joins parts with `#`, the separator DESIGN.md uses in composite keys.
+    ///
+    /// Each part is trimmed and must not be empty. Written into one sized
+    /// buffer (no per-part copies, no second pass to trim the result: it
+    /// starts and ends with trimmed parts), as `parse(parts.join("#"))`
+    /// (issue 6; unit-tested against that form).
     pub fn join<I, S>(parts: I) -> Result<Self, InvalidEventKey>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let joined: Vec<String> = parts.into_iter().map(|p| p.as_ref().trim().to_owned()).collect();
-        if joined.iter().any(String::is_empty) {
+        let parts = parts.into_iter();
+        let mut joined = String::new();
+        let mut first = true;
+        for part in parts {
+            let part = part.as_ref().trim();
+            if part.is_empty() {
+                return Err(InvalidEventKey::Empty);
+            }
+            if first {
+                joined.reserve_exact(part.len() + 48);
+                first = false;
+            } else {
+                joined.push('#');
+            }
+            joined.push_str(part);
+        }
+        if joined.is_empty() {
             return Err(InvalidEventKey::Empty);
         }
-        Self::parse(joined.join("#"))
+        check(&joined)?;
+        Ok(Self(joined))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The length and control-character rules of a trimmed, non-empty key.
+fn check(key: &str) -> Result<(), InvalidEventKey> {
+    if key.len() > MAX_EVENT_KEY_LEN {
+        return Err(InvalidEventKey::TooLong);
+    }
+    // ASCII keys (nearly all) byte by byte; `char::is_control` is the
+    // Unicode `Cc` category: C0, DEL and the C1 controls (U+0080..U+009F).
+    let control =
+        if key.is_ascii() { key.bytes().any(|b| b < 0x20 || b == 0x7f) } else { key.chars().any(char::is_control) };
+    if control { Err(InvalidEventKey::ControlCharacter) } else { Ok(()) }
 }
 
 impl fmt::Display for EventKey {
@@ -81,6 +109,76 @@ mod tests {
     fn a_key_with_control_characters_or_too_long_is_refused() {
         assert_eq!(EventKey::parse("a\nb"), Err(InvalidEventKey::ControlCharacter));
         assert_eq!(EventKey::parse("x".repeat(MAX_EVENT_KEY_LEN + 1)), Err(InvalidEventKey::TooLong));
+    }
+
+    /// The key rules as they were written before `join` and `parse` were
+    /// made cheaper (issue 6): the reference for the test below.
+    fn old_parse(raw: String) -> Result<EventKey, InvalidEventKey> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(InvalidEventKey::Empty);
+        }
+        if trimmed.len() > MAX_EVENT_KEY_LEN {
+            return Err(InvalidEventKey::TooLong);
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(InvalidEventKey::ControlCharacter);
+        }
+        Ok(EventKey(if trimmed.len() == raw.len() { raw } else { trimmed.to_owned() }))
+    }
+
+    fn old_join(parts: &[&str]) -> Result<EventKey, InvalidEventKey> {
+        let joined: Vec<String> = parts.iter().map(|p| p.trim().to_owned()).collect();
+        if joined.iter().any(String::is_empty) {
+            return Err(InvalidEventKey::Empty);
+        }
+        old_parse(joined.join("#"))
+    }
+
+    #[test]
+    fn join_and_parse_are_the_old_join_and_parse() {
+        let long = "x".repeat(MAX_EVENT_KEY_LEN);
+        let pieces = [
+            "",
+            " ",
+            "a",
+            " a ",
+            "abc",
+            "\u{a0}b\u{a0}",
+            "\u{2003}",
+            "a\tb",
+            "a\u{7f}",
+            "a\u{85}b",
+            "a\u{9f}",
+            "\u{a0}",
+            "é",
+            "日本",
+            "a\u{200b}",
+            "\u{80}",
+            "x\ny",
+            "#",
+            " # ",
+            long.as_str(),
+            &long[1..],
+            &long[2..],
+            "3f0c2b1e-8d7a-4c55-9e21-0b6f5a4d3c2b",
+            "post_call",
+            "2025-09-22T13:04:23Z",
+        ];
+        let mut cases = 0;
+        for a in pieces {
+            assert_eq!(EventKey::parse(a), old_parse(a.to_owned()), "{a:?}");
+            assert_eq!(EventKey::join([a]), old_join(&[a]), "{a:?}");
+            for b in pieces {
+                assert_eq!(EventKey::join([a, b]), old_join(&[a, b]), "{a:?} {b:?}");
+                for c in ["", "c", " c", "\u{85}", &long[..500]] {
+                    assert_eq!(EventKey::join([a, b, c]), old_join(&[a, b, c]), "{a:?} {b:?} {c:?}");
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(EventKey::join(Vec::<&str>::new()), old_join(&[]));
+        assert!(cases > 3000);
     }
 
     #[test]

@@ -75,7 +75,7 @@ impl<'de> Visitor<'de> for TextVisitor {
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        let s = s.trim();
+        let s = trim(s);
         Ok((!s.is_empty()).then(|| s.to_owned()))
     }
 
@@ -110,7 +110,7 @@ impl<'de> Visitor<'de> for FlagVisitor {
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        let s = s.trim();
+        let s = trim(s);
         Ok(if ["true", "1", "yes", "y"].iter().any(|t| s.eq_ignore_ascii_case(t)) {
             Some(true)
         } else if ["false", "0", "no", "n"].iter().any(|t| s.eq_ignore_ascii_case(t)) {
@@ -138,7 +138,7 @@ pub fn scalar_text(v: &Value) -> Option<String> {
 pub fn scalar_str(v: &Value) -> Option<Cow<'_, str>> {
     match v {
         Value::String(s) => {
-            let s = s.trim();
+            let s = trim(s);
             (!s.is_empty()).then_some(Cow::Borrowed(s))
         }
         other => scalar_text(other).map(Cow::Owned),
@@ -153,8 +153,30 @@ pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
 
 /// True for values providers use to mean "no value".
 pub fn is_sentinel(s: &str) -> bool {
-    let s = s.trim();
+    is_trimmed_sentinel(trim(s))
+}
+
+/// `is_sentinel` of text already trimmed (no second trim).
+pub(crate) fn is_trimmed_sentinel(s: &str) -> bool {
     s.is_empty() || ["na", "n/a", "null", "none", "undefined", "-"].iter().any(|x| s.eq_ignore_ascii_case(x))
+}
+
+/// `str::trim`, returning at once when both ends are ASCII and not white
+/// space (nearly every field): the general trim decodes a character at each
+/// end and runs on every field the parsers read (issue 6).
+#[inline]
+pub(crate) fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [first, .., last] if is_ascii_solid(*first) && is_ascii_solid(*last) => s,
+        [only] if is_ascii_solid(*only) => s,
+        _ => s.trim(),
+    }
+}
+
+/// An ASCII byte that is a whole character and not `char::is_whitespace`.
+#[inline]
+fn is_ascii_solid(b: u8) -> bool {
+    b.is_ascii() && !(b as char).is_whitespace()
 }
 
 /// Text that is present and not a sentinel.
@@ -169,7 +191,7 @@ pub struct BadTimestamp;
 /// Epoch seconds as text (`"1753945760"`) or a number. Milliseconds
 /// (13 digits) are recognised and converted, since senders mix them up.
 pub fn epoch_seconds(s: &str) -> Result<DateTime<Utc>, BadTimestamp> {
-    let s = s.trim();
+    let s = trim(s);
     let secs: i64 = if let Ok(n) = s.parse::<i64>() {
         n
     } else if let Ok(f) = s.parse::<f64>() {
@@ -286,5 +308,27 @@ mod tests {
         assert!(is_sentinel("NA"));
         assert!(is_sentinel("n/a"));
         assert!(!is_sentinel("Friday"));
+    }
+
+    #[test]
+    fn the_quick_trim_is_str_trim() {
+        let ends = [
+            "", "a", "7", "-", " ", "\t", "\n", "\u{b}", "\u{c}", "\r", "\u{1c}", "\u{1f}", "\u{7f}", "\u{85}",
+            "\u{a0}", "\u{1680}", "\u{2000}", "\u{200a}", "\u{200b}", "\u{2028}", "\u{2029}", "\u{202f}", "\u{205f}",
+            "\u{3000}", "\u{feff}", "é", "日", "\0",
+        ];
+        for a in ends {
+            for mid in ["", "x", "na", " n a ", "\u{a0}"] {
+                for b in ends {
+                    let s = format!("{a}{mid}{b}");
+                    assert_eq!(super::trim(&s), s.trim(), "{s:?}");
+                    assert_eq!(is_sentinel(&s), {
+                        let t = s.trim();
+                        t.is_empty()
+                            || ["na", "n/a", "null", "none", "undefined", "-"].iter().any(|x| t.eq_ignore_ascii_case(x))
+                    });
+                }
+            }
+        }
     }
 }

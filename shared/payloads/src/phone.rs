@@ -273,9 +273,19 @@ fn is_separator(c: char) -> bool {
 }
 
 fn digits(s: &str) -> String {
+    // Most numbers arrive as digits alone: one copy, no per-character push.
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.to_owned();
+    }
     let mut out = String::with_capacity(s.len());
     out.extend(s.bytes().filter(u8::is_ascii_digit).map(char::from));
     out
+}
+
+/// The value of 1 to 3 ASCII digits (a calling code), as `str::parse`
+/// gives it for such text, without the parsing machinery.
+fn code_value(digits: &[u8]) -> u16 {
+    digits.iter().fold(0, |n, &d| n * 10 + u16::from(d - b'0'))
 }
 
 /// A calling code's digits (1 to 3), without the formatting machinery.
@@ -371,8 +381,10 @@ fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
             if national.len() <= 2 || national.starts_with('0') {
                 return None;
             }
-            let len = (1..=3).find(|&len| regions_of(national[..len].parse().unwrap()).is_some())?;
-            let code = national[..len].parse().unwrap();
+            // `national` is digits alone, at least three of them.
+            let leading = national.as_bytes();
+            let len = (1..=3).find(|&len| regions_of(code_value(&leading[..len])).is_some())?;
+            let code = code_value(&leading[..len]);
             national.drain(..len);
             code
         } else {
@@ -441,7 +453,7 @@ impl PhoneNumber {
 
     /// `parse`, with what is known of the result's `is_valid`.
     fn read(raw: &str, region: PhoneRegion) -> Result<(Self, Known), PhoneError> {
-        let trimmed = raw.trim();
+        let trimmed = crate::lenient::trim(raw);
         if trimmed.is_empty() {
             return Err(PhoneError::Missing);
         }
@@ -475,10 +487,18 @@ impl PhoneNumber {
         // `is_valid` when the E.164 form is that very string.
         let mut plus = Known::Nothing;
         let reading = if bare_digits {
-            let mut plus_form = String::with_capacity(1 + candidate.len());
-            plus_form.push('+');
-            plus_form.push_str(candidate);
-            match read(None, &plus_form) {
+            // `+` and the digits, on the stack for any real number's length.
+            let mut buf = [0u8; 24];
+            let long;
+            let plus_form = if candidate.len() < buf.len() {
+                buf[0] = b'+';
+                buf[1..=candidate.len()].copy_from_slice(candidate.as_bytes());
+                std::str::from_utf8(&buf[..=candidate.len()]).expect("ASCII digits")
+            } else {
+                long = ["+", candidate].concat();
+                long.as_str()
+            };
+            match read(None, plus_form) {
                 Some(international) if international != reading => {
                     let valid = is_valid(&international);
                     plus = Known::Valid(valid);
@@ -668,6 +688,21 @@ mod tests {
             }
         }
         assert!(cases > 1000, "{cases}");
+    }
+
+    #[test]
+    fn digits_and_code_values_are_the_old_forms() {
+        for s in ["", "0", "919876543210", "+91 98765-43210", "(415) 555.0100", "\u{a0}12", "abc", "+", "00"] {
+            let old: String = s.chars().filter(char::is_ascii_digit).collect();
+            assert_eq!(digits(s), old, "{s:?}");
+        }
+        for n in 0..1000u16 {
+            for text in [n.to_string(), format!("{n:03}"), format!("{n:02}")] {
+                if text.len() <= 3 {
+                    assert_eq!(code_value(text.as_bytes()), text.parse::<u16>().unwrap(), "{text}");
+                }
+            }
+        }
     }
 
     #[test]

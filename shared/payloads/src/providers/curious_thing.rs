@@ -731,8 +731,8 @@ fn infer(fields: &Fields<'_, '_>) -> Kind {
 fn event_key(top: &Folded<'_>) -> Result<Option<EventKey>, &'static str> {
     let text = match top.lookup(ID) {
         None => return Ok(None),
-        Some(Member::Scalar(Scalar::Text(s))) if s.trim().is_empty() => return Ok(None),
-        Some(Member::Scalar(Scalar::Text(s))) => s.trim().to_owned(),
+        Some(Member::Scalar(Scalar::Text(s))) if crate::lenient::trim(s).is_empty() => return Ok(None),
+        Some(Member::Scalar(Scalar::Text(s))) => crate::lenient::trim(s).to_owned(),
         Some(Member::Scalar(Scalar::Number(n))) => n.to_string(),
         Some(_) => return Err("id is not a string or a number"),
     };
@@ -834,7 +834,7 @@ fn phone(raw: &str, region: PhoneRegion) -> Option<PhoneNumber> {
         Ok((number, false)) => Some(number),
         Err(_) => None,
     };
-    let trimmed = raw.trim();
+    let trimmed = crate::lenient::trim(raw);
     let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
     let bare = trimmed.chars().all(|c| c.is_ascii_digit() || " -().".contains(c)) && !digits.starts_with('0');
     if !bare {

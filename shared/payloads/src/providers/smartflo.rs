@@ -26,7 +26,7 @@ use super::is_syntax_error;
 use crate::delivery::{Delivery, ParseContext, ParsedEvent, ProviderParser, Rejection};
 use crate::event::{SetField, rfc3339};
 use crate::fields::slots;
-use crate::lenient::{epoch_seconds, is_sentinel};
+use crate::lenient::epoch_seconds;
 use crate::{
     Attributes, CallbackDecision, CallbackReason, CallbackRequest, DecodeError, EventKey, NormalisedEvent, PhoneNumber,
     PhoneRegion, Provider,
@@ -475,8 +475,8 @@ impl<'a> Lookup<'a> for Indexed<'_, 'a> {
 fn filled_text<'f>(v: &'f FieldValue<'_>) -> Option<&'f str> {
     match v {
         FieldValue::Text(t) => {
-            let t = t.trim();
-            (!is_unfilled(t)).then_some(t)
+            let t = crate::lenient::trim(t);
+            (!is_trimmed_unfilled(t)).then_some(t)
         }
         _ => None,
     }
@@ -484,8 +484,12 @@ fn filled_text<'f>(v: &'f FieldValue<'_>) -> Option<&'f str> {
 
 /// True for values that mean "Smartflo had nothing for this variable".
 pub fn is_unfilled(value: &str) -> bool {
-    let v = value.trim();
-    if is_sentinel(v) || v == "{}" || v == "[]" || v.eq_ignore_ascii_case("nil") {
+    is_trimmed_unfilled(crate::lenient::trim(value))
+}
+
+/// `is_unfilled` of text already trimmed.
+fn is_trimmed_unfilled(v: &str) -> bool {
+    if crate::lenient::is_trimmed_sentinel(v) || v == "{}" || v == "[]" || v.eq_ignore_ascii_case("nil") {
         return true;
     }
     // A template variable left as typed: `$caller_id_number`, `${call_id}`.
@@ -510,7 +514,7 @@ fn normalise_key(key: &str) -> Cow<'_, str> {
 /// most keys never get here).
 #[inline(never)]
 fn normalise_other_key(key: &str) -> Cow<'_, str> {
-    let key = key.trim();
+    let key = crate::lenient::trim(key);
     let key = key.strip_prefix('$').unwrap_or(key);
     let key = key.trim_start_matches('{').trim_end_matches('}').trim();
     // `$call_id`, `${uuid}`: the loop below would copy the name unchanged.
@@ -854,7 +858,7 @@ fn parse_value_at(text: &str, depth: usize) -> Result<FieldValue<'_>, serde_json
         Some(b'"') => {
             // A string without escapes is its own text between the quotes
             // (serde_json checked it when it skipped over the value).
-            let token = text.trim();
+            let token = crate::lenient::trim(text);
             match token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
                 Some(inner) if !inner.contains(['\\', '"']) => Ok(FieldValue::Text(Cow::Borrowed(inner))),
                 _ => serde_json::from_str::<String>(text).map(|s| FieldValue::Text(Cow::Owned(s))),
@@ -863,7 +867,7 @@ fn parse_value_at(text: &str, depth: usize) -> Result<FieldValue<'_>, serde_json
         Some(b'n') => Ok(FieldValue::Null),
         // Numbers and booleans: the exact text, so no digit of an id is lost
         // to floating point.
-        _ => Ok(FieldValue::Text(Cow::Borrowed(text.trim()))),
+        _ => Ok(FieldValue::Text(Cow::Borrowed(crate::lenient::trim(text)))),
     }
 }
 
@@ -1250,7 +1254,7 @@ fn phone(raw: &str, region: PhoneRegion) -> Option<PhoneNumber> {
 
 /// Compared without case and without a lower-case copy.
 fn flag(s: &str) -> Option<bool> {
-    let s = s.trim();
+    let s = crate::lenient::trim(s);
     let any = |words: [&str; 4]| words.iter().any(|w| s.eq_ignore_ascii_case(w));
     if any(["true", "1", "yes", "y"]) {
         Some(true)
@@ -1385,7 +1389,7 @@ fn split_time<'a>(
 /// default), ISO 8601 / RFC 3339 with a zone, epoch seconds (or
 /// milliseconds), and a bare date (midnight in `tz`).
 pub fn parse_time(raw: &str, tz: FixedOffset) -> Option<DateTime<Utc>> {
-    let s = raw.trim();
+    let s = crate::lenient::trim(raw);
     if s.is_empty() {
         return None;
     }
@@ -1439,7 +1443,7 @@ fn parse_time_with_chrono(s: &str, tz: FixedOffset) -> Option<DateTime<Utc>> {
 }
 
 fn naive_local(s: &str, tz: FixedOffset) -> Option<DateTime<Utc>> {
-    let s = s.trim();
+    let s = crate::lenient::trim(s);
     for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(s, fmt) {
             return tz.from_local_datetime(&naive).single().map(|at| at.with_timezone(&Utc));

@@ -548,7 +548,7 @@ pub fn key_time(at: DateTime<Utc>) -> String {
 /// epoch seconds or milliseconds, with or without a fraction. Times before
 /// 2001 or after 2100 are not event times.
 pub fn parse_instant(raw: &str) -> Option<DateTime<Utc>> {
-    let s = raw.trim();
+    let s = crate::lenient::trim(raw);
     if s.is_empty() {
         return None;
     }
@@ -596,7 +596,7 @@ fn epoch(s: &str) -> Option<DateTime<Utc>> {
 /// (India: `+9117653889567`), so 11 to 15 digits without a leading 0 are read
 /// as international. Shorter or `0`-prefixed numbers are national, in `region`.
 fn phone(raw: Option<&str>, region: PhoneRegion) -> Option<PhoneNumber> {
-    let raw = raw?.trim();
+    let raw = crate::lenient::trim(raw?);
     let user = match raw.split_once(':') {
         Some((scheme, rest)) if ["sip", "sips", "tel"].contains(&scheme.to_ascii_lowercase().as_str()) => {
             rest.split(['@', ';']).next().unwrap_or(rest)

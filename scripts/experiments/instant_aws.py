@@ -16,13 +16,19 @@ own CPU per delivery from the emulator's effect on it
 (docs/performance.md, "Session 3").
 
 Usage: instant_aws.py PORT
+       INSTANT_DELAY_MS=10 instant_aws.py PORT   # the same answers, each after
+           a pause (as long as moto's work): does the function's CPU per call
+           depend on how long it waits, rather than on what it does?
 """
 
 import asyncio
 import hashlib
 import json
 import sys
+import os
 import uuid
+
+DELAY_S = float(os.environ.get("INSTANT_DELAY_MS", "0")) / 1000
 
 ANSWERS = {
     "DescribeTable": b'{"Table":{"TableName":"events","TableStatus":"ACTIVE"}}',
@@ -53,6 +59,8 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             length = int(headers.get("content-length") or 0)
             body = await reader.readexactly(length) if length else b""
             out = answer(headers.get("x-amz-target", ""), body)
+            if DELAY_S:
+                await asyncio.sleep(DELAY_S)
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n"
                          b"x-amzn-RequestId: instant\r\nContent-Length: %d\r\n\r\n%s" % (len(out), out))
             await writer.drain()

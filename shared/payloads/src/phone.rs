@@ -155,13 +155,7 @@ impl Region {
         if let Some(prefix) = self.national_prefix {
             for _ in 0..strips {
                 if out.starts_with(prefix) {
-                    out = match out {
-                        Cow::Borrowed(s) => Cow::Borrowed(&s[prefix.len()..]),
-                        Cow::Owned(mut s) => {
-                            s.drain(..prefix.len());
-                            Cow::Owned(s)
-                        }
-                    };
+                    out = skip(out, prefix.len());
                 }
             }
         }
@@ -246,23 +240,32 @@ const SENTINELS: &[&str] =
 /// What `PhoneNumber::read` knows of its result's `is_valid`.
 enum Known {
     Valid(bool),
-    /// `read(None, ..)` of the result's E.164 form, not yet checked.
-    Reading(Reading),
+    /// `read(None, ..)` of the result's E.164 form is the reading the
+    /// result was written from (`code`, and the digits after it), not yet
+    /// checked; `known_valid` as that reading has it.
+    Reading {
+        code: u16,
+        known_valid: bool,
+    },
     Nothing,
 }
 
 /// A number read the way `phonenumber::parse` reads it: calling code and
-/// national significant number (digits, leading zeros kept).
+/// national significant number (digits, leading zeros kept), borrowed from
+/// the text read when it is there as it is.
 #[derive(Debug)]
-struct Reading {
+struct Reading<'a> {
     code: u16,
-    national: String,
+    national: Cow<'a, str>,
     /// Reading it already found the number valid (`source_for` picked its
     /// region by validity, for these very digits).
     known_valid: bool,
+    /// Read in a region, the digits began with the region's calling code
+    /// and the reading took it off (`911234567890` in India).
+    code_taken: bool,
 }
 
-impl PartialEq for Reading {
+impl PartialEq for Reading<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.code == other.code && self.national == other.national
     }
@@ -272,14 +275,27 @@ fn is_separator(c: char) -> bool {
     matches!(c, '-' | '.' | '(' | ')')
 }
 
-fn digits(s: &str) -> String {
-    // Most numbers arrive as digits alone: one copy, no per-character push.
-    if s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.to_owned();
+/// The ASCII digits of `s`: borrowed when they are `s` after its leading
+/// `+`s (how most numbers arrive), copied otherwise.
+fn digits(s: &str) -> Cow<'_, str> {
+    let body = s.trim_start_matches('+');
+    if body.bytes().all(|b| b.is_ascii_digit()) {
+        return Cow::Borrowed(body);
     }
     let mut out = String::with_capacity(s.len());
     out.extend(s.bytes().filter(u8::is_ascii_digit).map(char::from));
-    out
+    Cow::Owned(out)
+}
+
+/// `s` without its first `n` bytes (ASCII digits), copying nothing when borrowed.
+fn skip(s: Cow<'_, str>, n: usize) -> Cow<'_, str> {
+    match s {
+        Cow::Borrowed(s) => Cow::Borrowed(&s[n..]),
+        Cow::Owned(mut s) => {
+            s.drain(..n);
+            Cow::Owned(s)
+        }
+    }
 }
 
 /// The value of 1 to 3 ASCII digits (a calling code), as `str::parse`
@@ -353,12 +369,13 @@ fn viable(national: &str) -> bool {
 
 /// `phonenumber::parse(region, s)` for the accepted characters: `None`
 /// where the library returns an error.
-fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
+fn read<'a>(region: Option<&'static Region>, s: &'a str) -> Option<Reading<'a>> {
     let (raw_national, raw_prefix) = split(s)?;
     if !viable(raw_national) {
         return None;
     }
     let mut national = digits(raw_national);
+    let mut code_taken = false;
     // `helper::country_code` and `helper::international_prefix`.
     let code = if let Some(prefix) = raw_prefix {
         if national.len() <= 2 {
@@ -375,7 +392,7 @@ fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
             && !national[end..].starts_with('0')
         {
             international = true;
-            national.drain(..end);
+            national = skip(national, end);
         }
         if international {
             if national.len() <= 2 || national.starts_with('0') {
@@ -385,14 +402,15 @@ fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
             let leading = national.as_bytes();
             let len = (1..=3).find(|&len| regions_of(code_value(&leading[..len])).is_some())?;
             let code = code_value(&leading[..len]);
-            national.drain(..len);
+            national = skip(national, len);
             code
         } else {
             let r = region?;
             let (code, len) = code_text(r.code);
             let code = std::str::from_utf8(&code[..len]).expect("digits");
             if national.starts_with(code) && (!r.general_match(&national) || !r.possible(national.len())) {
-                national.drain(..code.len());
+                national = skip(national, code.len());
+                code_taken = true;
             }
             r.code
         }
@@ -408,8 +426,15 @@ fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
     };
     if let Some(rules) = rules {
         let stripped = rules.strip_national_prefix(&national);
-        if !rules.too_short(stripped.len()) && stripped != national.as_str() {
-            national = stripped.into_owned();
+        if !rules.too_short(stripped.len()) && stripped != national.as_ref() {
+            national = match stripped {
+                // Borrowed, it is what is left of the digits after a prefix.
+                Cow::Borrowed(rest) => {
+                    let taken = national.len() - rest.len();
+                    skip(national, taken)
+                }
+                Cow::Owned(transformed) => Cow::Owned(transformed),
+            };
             known_valid = false;
         }
     }
@@ -421,13 +446,17 @@ fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
     if value >= 1 << 56 {
         return None;
     }
-    Some(Reading { code, national, known_valid })
+    Some(Reading { code, national, known_valid, code_taken })
 }
 
-/// `phonenumber::is_valid`.
+/// `phonenumber::is_valid` of a reading.
 fn is_valid(reading: &Reading) -> bool {
-    reading.known_valid
-        || source_for(reading.code, &reading.national).is_some_and(|(r, valid)| valid || r.valid(&reading.national))
+    reading.known_valid || national_valid(reading.code, &reading.national)
+}
+
+/// `phonenumber::is_valid` of the number `code` and `national` (digits).
+fn national_valid(code: u16, national: &str) -> bool {
+    source_for(code, national).is_some_and(|(r, valid)| valid || r.valid(national))
 }
 
 impl PhoneNumber {
@@ -445,7 +474,9 @@ impl PhoneNumber {
         let (number, known) = Self::read(raw, region)?;
         let valid = match known {
             Known::Valid(valid) => valid,
-            Known::Reading(reading) => is_valid(&reading),
+            Known::Reading { code, known_valid } => {
+                known_valid || national_valid(code, &number.0[1 + code_text(code).1..])
+            }
             Known::Nothing => number.is_valid(),
         };
         Ok((number, valid))
@@ -461,7 +492,7 @@ impl PhoneNumber {
             return Err(PhoneError::Missing);
         }
         if !trimmed.chars().any(|c| c.is_ascii_digit())
-            || trimmed.chars().any(|c| !(c.is_ascii_digit() || " +-().\u{a0}".contains(c)))
+            || trimmed.chars().any(|c| !matches!(c, '0'..='9' | ' ' | '+' | '-' | '(' | ')' | '.' | '\u{a0}'))
         {
             return Err(PhoneError::NotANumber);
         }
@@ -475,7 +506,8 @@ impl PhoneNumber {
             }
             _ => trimmed,
         };
-        let reading = read(Some(region.region()), candidate).ok_or(PhoneError::NotANumber)?;
+        let region = region.region();
+        let reading = read(Some(region), candidate).ok_or(PhoneError::NotANumber)?;
         // Providers often send international numbers without the `+`
         // (`61491573087`). Read in the default region such a number is
         // wrong (`+9161491573087`), so when that reading is not a valid
@@ -486,10 +518,20 @@ impl PhoneNumber {
         // What is known of `read(None, "+{candidate}")`: the result's
         // `is_valid` when the E.164 form is that very string.
         let mut plus = Known::Nothing;
-        let reading = if bare_digits {
-            // `+` and the digits, on the stack for any real number's length.
-            let mut buf = [0u8; 24];
-            let long;
+        // `+` and the digits, on the stack for any real number's length.
+        let mut buf = [0u8; 24];
+        let long;
+        let reading = if !bare_digits {
+            reading
+        } else if reading.code_taken && matches!(regions_of(reading.code), Some([only]) if std::ptr::eq(only, region)) {
+            // The digits began with the region's own calling code, which
+            // is no other region's and, calling codes being prefix-free,
+            // the code the `+` reading finds: that reading takes the same
+            // code off the same digits and reads the rest with the same
+            // region's rules, so it is this reading (not read again).
+            plus = Known::Reading { code: reading.code, known_valid: false };
+            reading
+        } else {
             let plus_form = if candidate.len() < buf.len() {
                 buf[0] = b'+';
                 buf[1..=candidate.len()].copy_from_slice(candidate.as_bytes());
@@ -505,7 +547,7 @@ impl PhoneNumber {
                     if valid && !is_valid(&reading) { international } else { reading }
                 }
                 Some(international) => {
-                    plus = Known::Reading(international);
+                    plus = Known::Reading { code: international.code, known_valid: international.known_valid };
                     reading
                 }
                 None => {
@@ -513,8 +555,6 @@ impl PhoneNumber {
                     reading
                 }
             }
-        } else {
-            reading
         };
         // E.164: `+`, the code, the national number with its leading zeros
         // (Italy's fixed lines), as `phonenumber`'s E.164 formatter writes it.
@@ -695,12 +735,127 @@ mod tests {
         for s in ["", "0", "919876543210", "+91 98765-43210", "(415) 555.0100", "\u{a0}12", "abc", "+", "00"] {
             let old: String = s.chars().filter(char::is_ascii_digit).collect();
             assert_eq!(digits(s), old, "{s:?}");
+            assert_eq!(matches!(digits(s), Cow::Borrowed(_)), s.trim_start_matches('+') == old, "{s:?}");
         }
         for n in 0..1000u16 {
             for text in [n.to_string(), format!("{n:03}"), format!("{n:02}")] {
                 if text.len() <= 3 {
                     assert_eq!(code_value(text.as_bytes()), text.parse::<u16>().unwrap(), "{text}");
                 }
+            }
+        }
+    }
+
+    /// The `+` reading of bare digits is skipped when the region reading
+    /// took the region's own calling code off them: calling codes must be
+    /// prefix-free for the `+` reading to find that same code.
+    #[test]
+    fn calling_codes_are_prefix_free() {
+        let texts: Vec<String> = CODES.iter().map(|&(c, _, _)| c.to_string()).collect();
+        for a in &texts {
+            for b in &texts {
+                assert!(a == b || !b.starts_with(a.as_str()), "{a} is a prefix of {b}");
+            }
+        }
+    }
+
+    /// Numbers of every shape: the recorded events' kinds, each region's
+    /// example numbers with and without their code, and hostile strings.
+    fn sample_numbers() -> Vec<String> {
+        use phonenumber::metadata::DATABASE;
+        let mut out: Vec<String> = [
+            "918069010148",
+            "919876543210",
+            "09876543210",
+            "+919812345678",
+            "9876543210",
+            "61491573087",
+            "+61491573087",
+            "14155550100",
+            "447946095812",
+            "910987654321",
+            "+910987654321",
+            "91",
+            "919",
+            "9100",
+            "910",
+            "9100000000000",
+            "91000000000",
+            "++919876543210",
+            "+91 98765 43210",
+            "0091 98765 43210",
+            "00919876543210",
+            "91 98765 43210",
+            "(91) 9876543210",
+            "9198765432",
+            "919876543210123456789",
+            "9999999999999999999999999",
+            "+0091",
+            "+",
+            "1",
+            "12",
+            "123",
+            "\u{a0}919876543210",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        // Bare digits after India's, Germany's and Singapore's codes (each
+        // its code's only region), of every length and varied digits.
+        for i in 0..600u64 {
+            let digits = format!("{:020}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 3);
+            let code = ["91", "49", "65"][(i % 3) as usize];
+            out.push(format!("{code}{}", &digits[..(i % 15) as usize + 1]));
+        }
+        for code in 1..1000u16 {
+            for meta in DATABASE.by_code(&code).unwrap_or_default() {
+                let d = meta.descriptors();
+                for example in [Some(d.general()), d.fixed_line(), d.mobile(), d.toll_free(), d.voip()]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| d.example())
+                {
+                    out.extend([format!("{code}{example}"), format!("+{code}{example}"), format!("0{example}")]);
+                    out.extend([example.to_owned(), format!("{code}0{example}"), format!("{code}{code}{example}")]);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_plus_reading_skipped_is_the_region_reading() {
+        let mut skipped = 0;
+        for region in ["IN", "US", "AU", "GB", "DE", "SG"] {
+            let r = region.parse::<PhoneRegion>().unwrap().region();
+            for s in sample_numbers() {
+                let Some(reading) = read(Some(r), &s) else { continue };
+                let bare = s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0');
+                if bare
+                    && reading.code_taken
+                    && matches!(regions_of(reading.code), Some([only]) if std::ptr::eq(only, r))
+                {
+                    let plus_form = format!("+{s}");
+                    let plus = read(None, &plus_form).expect("the + reading");
+                    assert_eq!(plus, reading, "{s} in {region}");
+                    assert!(!plus.known_valid, "{s} in {region}");
+                    skipped += 1;
+                }
+            }
+        }
+        assert!(skipped > 400, "{skipped}");
+    }
+
+    #[test]
+    fn validity_with_the_reading_is_the_validity_of_the_result() {
+        for region in ["IN", "US", "AU", "GB"] {
+            let region = region.parse::<PhoneRegion>().unwrap();
+            for s in sample_numbers() {
+                let with = PhoneNumber::parse_with_validity(&s, region);
+                let plain = PhoneNumber::parse(&s, region).map(|n| {
+                    let valid = n.is_valid();
+                    (n, valid)
+                });
+                assert_eq!(with, plain, "{s}");
             }
         }
     }

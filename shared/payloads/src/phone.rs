@@ -73,10 +73,13 @@ fn literal(index: u16) -> Option<&'static str> {
     (!source.is_empty() && source.bytes().all(|b| b.is_ascii_digit())).then_some(source)
 }
 
-/// Where pattern `index`'s match at the start of `s` ends (`find`).
+/// Where pattern `index`'s match at the start of `s` ends (`find`). The
+/// digit DFA first: most numbers do not match at all (Australia's `0` or
+/// `183[12]` before a mobile number), and then no regex is run.
 fn match_end(index: u16, s: &str) -> Option<usize> {
     match literal(index) {
         Some(prefix) => s.starts_with(prefix).then_some(prefix.len()),
+        None if !is_match(index, s) => None,
         None => pattern(index).find(s).map(|m| m.end()),
     }
 }
@@ -95,10 +98,22 @@ fn has_length(mask: u32, len: usize) -> bool {
     len < 32 && mask & (1 << len) != 0
 }
 
+/// For each calling code below 1000, its index in `CODES` (`u8::MAX`: none).
+static CODE_INDEX: [u8; 1000] = {
+    assert!(CODES.len() < u8::MAX as usize);
+    let mut index = [u8::MAX; 1000];
+    let mut i = 0;
+    while i < CODES.len() {
+        index[CODES[i].0 as usize] = i as u8;
+        i += 1;
+    }
+    index
+};
+
 /// The regions of a calling code, main country first.
 fn regions_of(code: u16) -> Option<&'static [Region]> {
-    let i = CODES.binary_search_by_key(&code, |&(c, _, _)| c).ok()?;
-    let (_, first, n) = CODES[i];
+    let i = *CODE_INDEX.get(usize::from(code))?;
+    let (_, first, n) = *CODES.get(usize::from(i))?;
     Some(&REGIONS[usize::from(first)..usize::from(first + n)])
 }
 
@@ -331,6 +346,17 @@ fn code_text(code: u16) -> ([u8; 5], usize) {
 /// the rest must be digits and `-.()`. Otherwise the natural form: from the
 /// first `+` or digit to the last digit.
 fn split(s: &str) -> Option<(&str, Option<&str>)> {
+    // Digits, or `+` and digits (how most numbers arrive): both forms give
+    // the whole text (see `split_any`).
+    let body = s.strip_prefix('+').unwrap_or(s);
+    if !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit()) {
+        return Some((s, None));
+    }
+    split_any(s)
+}
+
+/// `split` of any text.
+fn split_any(s: &str) -> Option<(&str, Option<&str>)> {
     let rfc3966 = || {
         if s.contains(' ') {
             return None;
@@ -857,6 +883,41 @@ mod tests {
                 });
                 assert_eq!(with, plain, "{s}");
             }
+        }
+    }
+
+    #[test]
+    fn calling_codes_are_found_as_by_binary_search() {
+        for code in 0..1100u16 {
+            let old = CODES.binary_search_by_key(&code, |&(c, _, _)| c).ok().map(|i| {
+                let (_, first, n) = CODES[i];
+                &REGIONS[usize::from(first)..usize::from(first + n)]
+            });
+            assert_eq!(regions_of(code).map(|r| r.as_ptr()), old.map(|r| r.as_ptr()), "{code}");
+            assert_eq!(regions_of(code).map(<[_]>::len), old.map(<[_]>::len), "{code}");
+        }
+    }
+
+    #[test]
+    fn prefix_matches_end_where_regex_lite_finds_them() {
+        let mut checked = 0;
+        let samples: Vec<String> = sample_numbers().iter().map(|s| digits(s).into_owned()).collect();
+        for r in REGIONS.iter() {
+            for index in [r.idd, r.prefix_for_parsing, r.leading_digits].into_iter().filter(|&i| i != NONE) {
+                for s in &samples {
+                    let old = pattern(index).find(s).map(|m| m.end());
+                    assert_eq!(match_end(index, s), old, "{} on {s}", PATTERN_SOURCES[usize::from(index)]);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 100_000, "{checked}");
+    }
+
+    #[test]
+    fn digits_and_plus_digits_split_as_any_text() {
+        for s in sample_numbers().iter().map(String::as_str).chain(["", "+", "++1", "+1", "1", "+12", "+1 2", "1+2"]) {
+            assert_eq!(split(s), split_any(s), "{s:?}");
         }
     }
 

@@ -346,17 +346,6 @@ fn code_text(code: u16) -> ([u8; 5], usize) {
 /// the rest must be digits and `-.()`. Otherwise the natural form: from the
 /// first `+` or digit to the last digit.
 fn split(s: &str) -> Option<(&str, Option<&str>)> {
-    // Digits, or `+` and digits (how most numbers arrive): both forms give
-    // the whole text (see `split_any`).
-    let body = s.strip_prefix('+').unwrap_or(s);
-    if !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit()) {
-        return Some((s, None));
-    }
-    split_any(s)
-}
-
-/// `split` of any text.
-fn split_any(s: &str) -> Option<(&str, Option<&str>)> {
     let rfc3966 = || {
         if s.contains(' ') {
             return None;
@@ -393,14 +382,29 @@ fn viable(national: &str) -> bool {
     !body.contains('+') && body.bytes().filter(u8::is_ascii_digit).count() >= 3
 }
 
+/// Digits, or `+` and digits (how most numbers arrive): `split` gives the
+/// whole text as the national part, `viable` is a matter of length, and
+/// the digits are those after the `+`. `None` for any other text, and for
+/// such text that is not viable.
+fn plain_digits(s: &str) -> Option<&str> {
+    let plain = s.strip_prefix('+').unwrap_or(s);
+    let viable = plain.len() >= 3 || (plain.len() == 2 && plain.len() == s.len());
+    (viable && plain.bytes().all(|b| b.is_ascii_digit())).then_some(plain)
+}
+
 /// `phonenumber::parse(region, s)` for the accepted characters: `None`
 /// where the library returns an error.
 fn read<'a>(region: Option<&'static Region>, s: &'a str) -> Option<Reading<'a>> {
-    let (raw_national, raw_prefix) = split(s)?;
-    if !viable(raw_national) {
-        return None;
-    }
-    let mut national = digits(raw_national);
+    let (raw_national, raw_prefix, mut national) = match plain_digits(s) {
+        Some(plain) => (s, None, Cow::Borrowed(plain)),
+        None => {
+            let (raw_national, raw_prefix) = split(s)?;
+            if !viable(raw_national) {
+                return None;
+            }
+            (raw_national, raw_prefix, digits(raw_national))
+        }
+    };
     let mut code_taken = false;
     // `helper::country_code` and `helper::international_prefix`.
     let code = if let Some(prefix) = raw_prefix {
@@ -467,12 +471,21 @@ fn read<'a>(region: Option<&'static Region>, s: &'a str) -> Option<Reading<'a>> 
     if !(2..=17).contains(&national.len()) {
         return None;
     }
-    // `NationalNumber::from_str`: leading zeros, then a value below 2^56.
-    let value: u64 = national.trim_start_matches('0').parse().ok()?;
-    if value >= 1 << 56 {
+    if !fits(&national) {
         return None;
     }
     Some(Reading { code, national, known_valid, code_taken })
+}
+
+/// `NationalNumber::from_str` accepts `national`: leading zeros, then a
+/// value below 2^56 (any 1 to 16 digits are).
+fn fits(national: &str) -> bool {
+    let significant = national.trim_start_matches('0');
+    if significant.len() <= 16 && significant.bytes().all(|b| b.is_ascii_digit()) {
+        !significant.is_empty()
+    } else {
+        significant.parse::<u64>().is_ok_and(|value| value < 1 << 56)
+    }
 }
 
 /// `phonenumber::is_valid` of a reading.
@@ -915,9 +928,40 @@ mod tests {
     }
 
     #[test]
-    fn digits_and_plus_digits_split_as_any_text() {
-        for s in sample_numbers().iter().map(String::as_str).chain(["", "+", "++1", "+1", "1", "+12", "+1 2", "1+2"]) {
-            assert_eq!(split(s), split_any(s), "{s:?}");
+    fn plain_digits_are_split_viable_and_digits_as_any_text() {
+        let hostile = ["", "+", "++1", "+1", "1", "12", "+12", "123", "+123", "+1 2", "1+2", "++12", "+0", "00"];
+        let mut plain = 0;
+        for s in sample_numbers().iter().map(String::as_str).chain(hostile) {
+            let general = split(s).filter(|&(national, _)| viable(national)).map(|(national, prefix)| {
+                assert_eq!(prefix, None, "{s:?}");
+                (national, digits(national))
+            });
+            match plain_digits(s) {
+                Some(digits) => {
+                    assert_eq!(general, Some((s, Cow::Borrowed(digits))), "{s:?}");
+                    plain += 1;
+                }
+                None => {
+                    let body = s.strip_prefix('+').unwrap_or(s);
+                    let is_plain = !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit());
+                    assert!(!is_plain || general.is_none(), "{s:?}");
+                }
+            }
+        }
+        assert!(plain > 1000, "{plain}");
+    }
+
+    #[test]
+    fn national_numbers_fit_as_by_parsing() {
+        let mut cases: Vec<String> = sample_numbers().iter().map(|s| digits(s).into_owned()).collect();
+        cases.extend(
+            ["", "0", "000", "72057594037927935", "72057594037927936", "99999999999999999", "+5", "1a"]
+                .map(str::to_owned),
+        );
+        cases.extend((1..=20).map(|n| "9".repeat(n)));
+        for national in cases {
+            let old = national.trim_start_matches('0').parse::<u64>().is_ok_and(|value| value < 1 << 56);
+            assert_eq!(fits(&national), old, "{national:?}");
         }
     }
 

@@ -438,7 +438,7 @@ fn read<'a>(region: Option<&'static Region>, s: &'a str) -> Option<Reading<'a>> 
             let r = region?;
             let (code, len) = code_text(r.code);
             let code = std::str::from_utf8(&code[..len]).expect("digits");
-            if national.starts_with(code) && (!r.general_match(&national) || !r.possible(national.len())) {
+            if national.starts_with(code) && (!r.possible(national.len()) || !r.general_match(&national)) {
                 national = skip(national, code.len());
                 code_taken = true;
             }

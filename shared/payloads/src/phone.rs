@@ -66,11 +66,29 @@ fn pattern(index: u16) -> &'static Regex {
     })
 }
 
+/// Which patterns are plain digits, worked out at compile time.
+static LITERAL: [bool; PATTERN_SOURCES.len()] = {
+    let mut literal = [false; PATTERN_SOURCES.len()];
+    let mut i = 0;
+    while i < PATTERN_SOURCES.len() {
+        let source = PATTERN_SOURCES[i].as_bytes();
+        let mut digits = !source.is_empty();
+        let mut j = 0;
+        while j < source.len() {
+            digits &= source[j].is_ascii_digit();
+            j += 1;
+        }
+        literal[i] = digits;
+        i += 1;
+    }
+    literal
+};
+
 /// A pattern that is plain digits (an IDD `00`, a national prefix `0`):
 /// the anchored regex matches exactly that prefix, so no regex is run.
 fn literal(index: u16) -> Option<&'static str> {
-    let source = PATTERN_SOURCES[usize::from(index)];
-    (!source.is_empty() && source.bytes().all(|b| b.is_ascii_digit())).then_some(source)
+    let i = usize::from(index);
+    LITERAL[i].then_some(PATTERN_SOURCES[i])
 }
 
 /// Where pattern `index`'s match at the start of `s` ends (`find`). The
@@ -600,7 +618,7 @@ impl PhoneNumber {
         let mut e164 = String::with_capacity(1 + 3 + reading.national.len());
         let (code, len) = code_text(reading.code);
         e164.push('+');
-        e164.push_str(std::str::from_utf8(&code[..len]).expect("digits"));
+        e164.extend(code[..len].iter().map(|&d| char::from(d)));
         e164.push_str(&reading.national);
         let digits = e164.len() - 1;
         if !(8..=15).contains(&digits) {
@@ -896,6 +914,14 @@ mod tests {
                 });
                 assert_eq!(with, plain, "{s}");
             }
+        }
+    }
+
+    #[test]
+    fn literal_patterns_are_those_of_digits_alone() {
+        for (i, source) in PATTERN_SOURCES.iter().enumerate() {
+            let old = !source.is_empty() && source.bytes().all(|b| b.is_ascii_digit());
+            assert_eq!(literal(i as u16), old.then_some(*source), "{source}");
         }
     }
 

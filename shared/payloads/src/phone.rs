@@ -545,13 +545,17 @@ impl PhoneNumber {
         if trimmed.is_empty() {
             return Err(PhoneError::Missing);
         }
-        if SENTINELS.iter().any(|s| trimmed.eq_ignore_ascii_case(s)) {
-            return Err(PhoneError::Missing);
-        }
-        if !trimmed.chars().any(|c| c.is_ascii_digit())
-            || trimmed.chars().any(|c| !matches!(c, '0'..='9' | ' ' | '+' | '-' | '(' | ')' | '.' | '\u{a0}'))
-        {
-            return Err(PhoneError::NotANumber);
+        // Digits, or `+` and digits, are no sentinel and only characters
+        // a number may have: the checks would pass.
+        if plain_digits(trimmed).is_none() {
+            if SENTINELS.iter().any(|s| trimmed.eq_ignore_ascii_case(s)) {
+                return Err(PhoneError::Missing);
+            }
+            if !trimmed.chars().any(|c| c.is_ascii_digit())
+                || trimmed.chars().any(|c| !matches!(c, '0'..='9' | ' ' | '+' | '-' | '(' | ')' | '.' | '\u{a0}'))
+            {
+                return Err(PhoneError::NotANumber);
+            }
         }
         // "00" is the international prefix in most regions; libphonenumber
         // only applies the default region's own prefix, so normalise it.

@@ -1149,8 +1149,8 @@ fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> 
             attributes.insert(name, Value::from(text));
         }
     }
-    if is_dtmf || digit.is_some() {
-        put(&mut attributes, "dtmf_digit", digit.as_deref());
+    if let Some(digit) = digit {
+        attributes.insert("dtmf_digit", Value::from(digit));
     }
     for (name, aliases) in TEXT_ATTRIBUTES {
         put(&mut attributes, name, fields.text(aliases));

@@ -415,7 +415,12 @@ fn plain_digits(s: &str) -> Option<&str> {
 /// `phonenumber::parse(region, s)` for the accepted characters: `None`
 /// where the library returns an error.
 fn read<'a>(region: Option<&'static Region>, s: &'a str) -> Option<Reading<'a>> {
-    let (raw_national, raw_prefix, mut national) = match plain_digits(s) {
+    read_plain(region, s, plain_digits(s))
+}
+
+/// `read`, given `plain_digits(s)`.
+fn read_plain<'a>(region: Option<&'static Region>, s: &'a str, plain: Option<&'a str>) -> Option<Reading<'a>> {
+    let (raw_national, raw_prefix, mut national) = match plain {
         Some(plain) => (s, None, Cow::Borrowed(plain)),
         None => {
             let (raw_national, raw_prefix) = split(s)?;
@@ -476,7 +481,12 @@ fn read<'a>(region: Option<&'static Region>, s: &'a str) -> Option<Reading<'a>> 
     };
     if let Some(rules) = rules {
         let stripped = rules.strip_national_prefix(&national);
-        if !rules.too_short(stripped.len()) && stripped != national.as_ref() {
+        // A borrowed result is a suffix of the digits: changed if shorter.
+        let changed = match &stripped {
+            Cow::Borrowed(rest) => rest.len() != national.len(),
+            Cow::Owned(transformed) => transformed != national.as_ref(),
+        };
+        if !rules.too_short(stripped.len()) && changed {
             national = match stripped {
                 // Borrowed, it is what is left of the digits after a prefix.
                 Cow::Borrowed(rest) => {
@@ -549,7 +559,8 @@ impl PhoneNumber {
         }
         // Digits, or `+` and digits, are no sentinel and only characters
         // a number may have: the checks would pass.
-        if plain_digits(trimmed).is_none() {
+        let plain = plain_digits(trimmed);
+        if plain.is_none() {
             if SENTINELS.iter().any(|s| trimmed.eq_ignore_ascii_case(s)) {
                 return Err(PhoneError::Missing);
             }
@@ -562,22 +573,23 @@ impl PhoneNumber {
         // "00" is the international prefix in most regions; libphonenumber
         // only applies the default region's own prefix, so normalise it.
         let with_plus;
-        let candidate = match trimmed.strip_prefix("00") {
+        let (candidate, plain) = match trimmed.strip_prefix("00") {
             Some(rest) if rest.len() > 8 => {
                 with_plus = format!("+{rest}");
-                with_plus.as_str()
+                (with_plus.as_str(), plain_digits(&with_plus))
             }
-            _ => trimmed,
+            _ => (trimmed, plain),
         };
         let region = region.region();
-        let reading = read(Some(region), candidate).ok_or(PhoneError::NotANumber)?;
+        let reading = read_plain(Some(region), candidate, plain).ok_or(PhoneError::NotANumber)?;
         // Providers often send international numbers without the `+`
         // (`61491573087`). Read in the default region such a number is
         // wrong (`+9161491573087`), so when that reading is not a valid
         // number and the `+` reading is, take the `+` reading. The `+`
         // reading is checked first: when it is invalid (or the same), the
         // region reading stands without checking it.
-        let bare_digits = candidate.bytes().all(|b| b.is_ascii_digit()) && !candidate.starts_with('0');
+        // (Digits that read are viable: `plain_digits` has them all.)
+        let bare_digits = plain.is_some_and(|p| p.len() == candidate.len()) && !candidate.starts_with('0');
         // What is known of `read(None, "+{candidate}")`: the result's
         // `is_valid` when the E.164 form is that very string.
         let mut plus = Known::Nothing;
@@ -603,7 +615,8 @@ impl PhoneNumber {
                 long = ["+", candidate].concat();
                 long.as_str()
             };
-            match read(None, plus_form) {
+            // `plain_digits(plus_form)`: the digits after the `+`, viable from three on.
+            match read_plain(None, plus_form, Some(candidate).filter(|d| d.len() >= 3)) {
                 Some(international) if international != reading => {
                     let valid = is_valid(&international);
                     plus = Known::Valid(valid);
@@ -981,6 +994,14 @@ mod tests {
             }
         }
         assert!(plain > 1000, "{plain}");
+        // The `+` form of bare digits, as `PhoneNumber::read` passes it.
+        for digits in (1..20)
+            .map(|n| "9".repeat(n))
+            .chain(sample_numbers().into_iter().filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())))
+        {
+            let plus_form = format!("+{digits}");
+            assert_eq!(plain_digits(&plus_form), Some(digits.as_str()).filter(|d| d.len() >= 3), "{digits}");
+        }
     }
 
     #[test]

@@ -412,22 +412,42 @@ fn plain_digits(s: &str) -> Option<&str> {
     (viable && plain.bytes().all(|b| b.is_ascii_digit())).then_some(plain)
 }
 
+/// A number's text as `read_text` takes it.
+#[derive(Clone, Copy)]
+enum Text<'a> {
+    /// `plain_digits`: the digits, and whether a `+` came before them.
+    Plain {
+        digits: &'a str,
+        plus: bool,
+    },
+    Other(&'a str),
+}
+
+impl<'a> Text<'a> {
+    fn of(s: &'a str) -> Self {
+        match plain_digits(s) {
+            Some(digits) => Text::Plain { digits, plus: digits.len() != s.len() },
+            None => Text::Other(s),
+        }
+    }
+}
+
 /// `phonenumber::parse(region, s)` for the accepted characters: `None`
 /// where the library returns an error.
 fn read<'a>(region: Option<&'static Region>, s: &'a str) -> Option<Reading<'a>> {
-    read_plain(region, s, plain_digits(s))
+    read_text(region, Text::of(s))
 }
 
-/// `read`, given `plain_digits(s)`.
-fn read_plain<'a>(region: Option<&'static Region>, s: &'a str, plain: Option<&'a str>) -> Option<Reading<'a>> {
-    let (raw_national, raw_prefix, mut national) = match plain {
-        Some(plain) => (s, None, Cow::Borrowed(plain)),
-        None => {
+/// `read` of a text already told plain or not.
+fn read_text<'a>(region: Option<&'static Region>, text: Text<'a>) -> Option<Reading<'a>> {
+    let (plus, raw_prefix, mut national) = match text {
+        Text::Plain { digits, plus } => (plus, None, Cow::Borrowed(digits)),
+        Text::Other(s) => {
             let (raw_national, raw_prefix) = split(s)?;
             if !viable(raw_national) {
                 return None;
             }
-            (raw_national, raw_prefix, digits(raw_national))
+            (raw_national.starts_with('+'), raw_prefix, digits(raw_national))
         }
     };
     let mut code_taken = false;
@@ -440,7 +460,6 @@ fn read_plain<'a>(region: Option<&'static Region>, s: &'a str, plain: Option<&'a
         regions_of(code)?;
         code
     } else {
-        let plus = raw_national.starts_with('+');
         let idd = region.filter(|r| r.idd != NONE).and_then(|r| match_end(r.idd, &national));
         let mut international = plus;
         if let Some(end) = idd
@@ -462,9 +481,10 @@ fn read_plain<'a>(region: Option<&'static Region>, s: &'a str, plain: Option<&'a
         } else {
             let r = region?;
             let (code, len) = code_text(r.code);
-            let code = std::str::from_utf8(&code[..len]).expect("digits");
-            if national.starts_with(code) && (!r.possible(national.len()) || !r.general_match(&national)) {
-                national = skip(national, code.len());
+            if national.as_bytes().starts_with(&code[..len])
+                && (!r.possible(national.len()) || !r.general_match(&national))
+            {
+                national = skip(national, len);
                 code_taken = true;
             }
             r.code
@@ -559,8 +579,8 @@ impl PhoneNumber {
         }
         // Digits, or `+` and digits, are no sentinel and only characters
         // a number may have: the checks would pass.
-        let plain = plain_digits(trimmed);
-        if plain.is_none() {
+        let text = Text::of(trimmed);
+        if let Text::Other(_) = text {
             if SENTINELS.iter().any(|s| trimmed.eq_ignore_ascii_case(s)) {
                 return Err(PhoneError::Missing);
             }
@@ -573,29 +593,26 @@ impl PhoneNumber {
         // "00" is the international prefix in most regions; libphonenumber
         // only applies the default region's own prefix, so normalise it.
         let with_plus;
-        let (candidate, plain) = match trimmed.strip_prefix("00") {
+        let (candidate, text) = match trimmed.strip_prefix("00") {
             Some(rest) if rest.len() > 8 => {
                 with_plus = format!("+{rest}");
-                (with_plus.as_str(), plain_digits(&with_plus))
+                (with_plus.as_str(), Text::of(&with_plus))
             }
-            _ => (trimmed, plain),
+            _ => (trimmed, text),
         };
         let region = region.region();
-        let reading = read_plain(Some(region), candidate, plain).ok_or(PhoneError::NotANumber)?;
+        let reading = read_text(Some(region), text).ok_or(PhoneError::NotANumber)?;
         // Providers often send international numbers without the `+`
         // (`61491573087`). Read in the default region such a number is
         // wrong (`+9161491573087`), so when that reading is not a valid
         // number and the `+` reading is, take the `+` reading. The `+`
         // reading is checked first: when it is invalid (or the same), the
         // region reading stands without checking it.
-        // (Digits that read are viable: `plain_digits` has them all.)
-        let bare_digits = plain.is_some_and(|p| p.len() == candidate.len()) && !candidate.starts_with('0');
+        // (Digits that read are viable: `Text::of` has them as plain.)
+        let bare_digits = matches!(text, Text::Plain { plus: false, .. }) && !candidate.starts_with('0');
         // What is known of `read(None, "+{candidate}")`: the result's
         // `is_valid` when the E.164 form is that very string.
         let mut plus = Known::Nothing;
-        // `+` and the digits, on the stack for any real number's length.
-        let mut buf = [0u8; 24];
-        let long;
         let reading = if !bare_digits {
             reading
         } else if reading.code_taken && matches!(regions_of(reading.code), Some([only]) if std::ptr::eq(only, region)) {
@@ -607,16 +624,10 @@ impl PhoneNumber {
             plus = Known::Reading { code: reading.code, known_valid: false };
             reading
         } else {
-            let plus_form = if candidate.len() < buf.len() {
-                buf[0] = b'+';
-                buf[1..=candidate.len()].copy_from_slice(candidate.as_bytes());
-                std::str::from_utf8(&buf[..=candidate.len()]).expect("ASCII digits")
-            } else {
-                long = ["+", candidate].concat();
-                long.as_str()
-            };
-            // `plain_digits(plus_form)`: the digits after the `+`, viable from three on.
-            match read_plain(None, plus_form, Some(candidate).filter(|d| d.len() >= 3)) {
+            // `read(None, "+{candidate}")`: `+` and digits are plain from
+            // three digits on, and shorter they are no number.
+            let plus_form = Text::Plain { digits: candidate, plus: true };
+            match (candidate.len() >= 3).then(|| read_text(None, plus_form)).flatten() {
                 Some(international) if international != reading => {
                     let valid = is_valid(&international);
                     plus = Known::Valid(valid);
@@ -1001,6 +1012,9 @@ mod tests {
         {
             let plus_form = format!("+{digits}");
             assert_eq!(plain_digits(&plus_form), Some(digits.as_str()).filter(|d| d.len() >= 3), "{digits}");
+            if digits.len() < 3 {
+                assert!(read(None, &plus_form).is_none(), "{digits}");
+            }
         }
     }
 

@@ -538,6 +538,17 @@ fn fits(national: &str) -> bool {
     }
 }
 
+/// E.164: `+`, the code, the national number with its leading zeros
+/// (Italy's fixed lines), as `phonenumber`'s E.164 formatter writes it.
+fn e164_of(code: u16, national: &str) -> String {
+    let mut e164 = String::with_capacity(1 + 3 + national.len());
+    let (code, len) = code_text(code);
+    e164.push('+');
+    e164.extend(code[..len].iter().map(|&d| char::from(d)));
+    e164.push_str(national);
+    e164
+}
+
 /// `phonenumber::is_valid` of a reading.
 fn is_valid(reading: &Reading) -> bool {
     reading.known_valid || national_valid(reading.code, &reading.national)
@@ -643,13 +654,14 @@ impl PhoneNumber {
                 }
             }
         };
-        // E.164: `+`, the code, the national number with its leading zeros
-        // (Italy's fixed lines), as `phonenumber`'s E.164 formatter writes it.
-        let mut e164 = String::with_capacity(1 + 3 + reading.national.len());
-        let (code, len) = code_text(reading.code);
-        e164.push('+');
-        e164.extend(code[..len].iter().map(|&d| char::from(d)));
-        e164.push_str(&reading.national);
+        // `+` and digits read as `+`, code and all the digits after it (no
+        // IDD or national prefix taken off: each shortens them) are the
+        // E.164 form already: the code's digits are the first ones, which
+        // are not a leading zero (a `+0` reading is none).
+        let canonical = matches!(text, Text::Plain { plus: true, .. })
+            && matches!(reading.national, Cow::Borrowed(_))
+            && candidate.len() == 1 + code_text(reading.code).1 + reading.national.len();
+        let e164 = if canonical { candidate.to_owned() } else { e164_of(reading.code, &reading.national) };
         let digits = e164.len() - 1;
         if !(8..=15).contains(&digits) {
             return Err(PhoneError::ImpossibleLength);
@@ -836,6 +848,32 @@ mod tests {
     /// The `+` reading of bare digits is skipped when the region reading
     /// took the region's own calling code off them: calling codes must be
     /// prefix-free for the `+` reading to find that same code.
+    /// The E.164 text of `+` and digits taken as it is equals the text
+    /// written from the reading.
+    #[test]
+    fn canonical_plus_numbers_are_their_own_e164() {
+        let mut canonical = 0;
+        for region in ["IN", "US", "AU", "GB", "IT"] {
+            let r = region.parse::<PhoneRegion>().unwrap().region();
+            for s in sample_numbers()
+                .iter()
+                .filter(|s| s.starts_with('+'))
+                .chain(&["+0091".into(), "+00919876543210".into()])
+            {
+                let text = Text::of(s);
+                let Some(reading) = read_text(Some(r), text) else { continue };
+                if matches!(text, Text::Plain { plus: true, .. })
+                    && matches!(reading.national, Cow::Borrowed(_))
+                    && s.len() == 1 + code_text(reading.code).1 + reading.national.len()
+                {
+                    assert_eq!(*s, e164_of(reading.code, &reading.national), "{s} in {region}");
+                    canonical += 1;
+                }
+            }
+        }
+        assert!(canonical > 1000, "{canonical}");
+    }
+
     #[test]
     fn calling_codes_are_prefix_free() {
         let texts: Vec<String> = CODES.iter().map(|&(c, _, _)| c.to_string()).collect();

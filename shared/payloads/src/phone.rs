@@ -339,6 +339,17 @@ fn code_value(digits: &[u8]) -> u16 {
     digits.iter().fold(0, |n, &d| n * 10 + u16::from(d - b'0'))
 }
 
+/// How many digits a calling code (1 to 999) has.
+fn code_len(code: u16) -> usize {
+    if code >= 100 {
+        3
+    } else if code >= 10 {
+        2
+    } else {
+        1
+    }
+}
+
 /// A calling code's digits (1 to 3), without the formatting machinery.
 fn code_text(code: u16) -> ([u8; 5], usize) {
     let mut buf = [0u8; 5];
@@ -480,8 +491,11 @@ fn read_text<'a>(region: Option<&'static Region>, text: Text<'a>) -> Option<Read
             code
         } else {
             let r = region?;
-            let (code, len) = code_text(r.code);
-            if national.as_bytes().starts_with(&code[..len])
+            // The digits begin with the code's: as many digits as it has,
+            // of its value (no leading zero, as the code has none).
+            let len = code_len(r.code);
+            if national.len() >= len
+                && code_value(&national.as_bytes()[..len]) == r.code
                 && (!r.possible(national.len()) || !r.general_match(&national))
             {
                 national = skip(national, len);
@@ -575,7 +589,7 @@ impl PhoneNumber {
         let valid = match known {
             Known::Valid(valid) => valid,
             Known::Reading { code, known_valid } => {
-                known_valid || national_valid(code, &number.0[1 + code_text(code).1..])
+                known_valid || national_valid(code, &number.0[1 + code_len(code)..])
             }
             Known::Nothing => number.is_valid(),
         };
@@ -660,7 +674,7 @@ impl PhoneNumber {
         // are not a leading zero (a `+0` reading is none).
         let canonical = matches!(text, Text::Plain { plus: true, .. })
             && matches!(reading.national, Cow::Borrowed(_))
-            && candidate.len() == 1 + code_text(reading.code).1 + reading.national.len();
+            && candidate.len() == 1 + code_len(reading.code) + reading.national.len();
         let e164 = if canonical { candidate.to_owned() } else { e164_of(reading.code, &reading.national) };
         let digits = e164.len() - 1;
         if !(8..=15).contains(&digits) {
@@ -836,6 +850,11 @@ mod tests {
             assert_eq!(digits(s), old, "{s:?}");
             assert_eq!(matches!(digits(s), Cow::Borrowed(_)), s.trim_start_matches('+') == old, "{s:?}");
         }
+        for n in 1..1000u16 {
+            assert_eq!(code_len(n), n.to_string().len(), "{n}");
+            let (text, len) = code_text(n);
+            assert_eq!(&text[..len], n.to_string().as_bytes(), "{n}");
+        }
         for n in 0..1000u16 {
             for text in [n.to_string(), format!("{n:03}"), format!("{n:02}")] {
                 if text.len() <= 3 {
@@ -864,7 +883,7 @@ mod tests {
                 let Some(reading) = read_text(Some(r), text) else { continue };
                 if matches!(text, Text::Plain { plus: true, .. })
                     && matches!(reading.national, Cow::Borrowed(_))
-                    && s.len() == 1 + code_text(reading.code).1 + reading.national.len()
+                    && s.len() == 1 + code_len(reading.code) + reading.national.len()
                 {
                     assert_eq!(*s, e164_of(reading.code, &reading.national), "{s} in {region}");
                     canonical += 1;
@@ -872,6 +891,20 @@ mod tests {
             }
         }
         assert!(canonical > 1000, "{canonical}");
+    }
+
+    #[test]
+    fn digits_begin_with_a_code_as_its_text_says() {
+        let samples: Vec<String> = sample_numbers().iter().map(|s| digits(s).into_owned()).collect();
+        for &(code, _, _) in CODES.iter() {
+            let (text, len) = code_text(code);
+            for national in samples.iter().map(String::as_str).chain(["", "0", "00", "091", "910", "9"]) {
+                let old = national.as_bytes().starts_with(&text[..len]);
+                let new =
+                    national.len() >= code_len(code) && code_value(&national.as_bytes()[..code_len(code)]) == code;
+                assert_eq!(new, old, "{code} {national}");
+            }
+        }
     }
 
     #[test]

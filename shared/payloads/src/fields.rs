@@ -342,7 +342,12 @@ impl<const N: usize> NameIndex<N> {
             return None;
         }
         let (from, to) = (usize::from(self.starts[key.len()]), usize::from(self.starts[key.len() + 1]));
-        self.by_length[from..to].iter().map(|&i| usize::from(i)).find(|&i| names[i].as_bytes() == key)
+        // The first byte before the whole name: most names of a length
+        // differ there, and the comparison of the rest is a call.
+        self.by_length[from..to].iter().map(|&i| usize::from(i)).find(|&i| {
+            let name = names[i].as_bytes();
+            name.first() == key.first() && name == key
+        })
     }
 }
 
@@ -392,6 +397,18 @@ mod tests {
         let shape = ObjectSeed { names: &NAMES, index: &NameIndex::new(&NAMES), kinds: &KINDS }.deserialize(&mut de)?;
         de.end()?;
         Ok(shape)
+    }
+
+    #[test]
+    fn names_are_found_as_by_a_scan() {
+        const MANY: [&str; 12] = ["time", "type", "data", "from", "to", "id", "tag", "uuid", "", "t", "timer", "times"];
+        let index = NameIndex::new(&MANY);
+        let keys =
+            MANY.iter().map(|k| k.to_string()).chain(["tima", "xime", "ti", "dat", "TIME", "uuie"].map(String::from));
+        for key in keys.chain([("x".repeat(33))]) {
+            let scan = MANY.iter().position(|n| n.as_bytes() == key.as_bytes());
+            assert_eq!(index.find(&MANY, key.as_bytes()), scan, "{key:?}");
+        }
     }
 
     fn value_error(body: &str) -> Option<String> {

@@ -48,7 +48,7 @@ impl EventKey {
         let mut joined = String::new();
         let mut first = true;
         for part in parts {
-            let part = part.as_ref().trim();
+            let part = crate::lenient::trim(part.as_ref());
             if part.is_empty() {
                 return Err(InvalidEventKey::Empty);
             }
@@ -77,10 +77,10 @@ fn check(key: &str) -> Result<(), InvalidEventKey> {
     if key.len() > MAX_EVENT_KEY_LEN {
         return Err(InvalidEventKey::TooLong);
     }
-    // ASCII keys (nearly all) byte by byte; `char::is_control` is the
-    // Unicode `Cc` category: C0, DEL and the C1 controls (U+0080..U+009F).
-    let control =
-        if key.is_ascii() { key.bytes().any(|b| b < 0x20 || b == 0x7f) } else { key.chars().any(char::is_control) };
+    // Printable ASCII (nearly every key) in one pass over the bytes;
+    // otherwise `char::is_control`, the Unicode `Cc` category: C0, DEL and
+    // the C1 controls (U+0080..U+009F).
+    let control = key.bytes().any(|b| !(0x20..0x7f).contains(&b)) && key.chars().any(char::is_control);
     if control { Err(InvalidEventKey::ControlCharacter) } else { Ok(()) }
 }
 

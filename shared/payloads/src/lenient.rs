@@ -157,8 +157,11 @@ pub fn is_sentinel(s: &str) -> bool {
 }
 
 /// `is_sentinel` of text already trimmed (no second trim).
+/// Text longer than the longest sentinel (most values: ids, times,
+/// numbers) is told apart by its length alone.
 pub(crate) fn is_trimmed_sentinel(s: &str) -> bool {
-    s.is_empty() || ["na", "n/a", "null", "none", "undefined", "-"].iter().any(|x| s.eq_ignore_ascii_case(x))
+    const SENTINELS: [&str; 6] = ["na", "n/a", "null", "none", "undefined", "-"];
+    s.is_empty() || (s.len() <= "undefined".len() && SENTINELS.iter().any(|x| s.eq_ignore_ascii_case(x)))
 }
 
 /// `str::trim`, returning at once when both ends are ASCII and not white
@@ -308,6 +311,24 @@ mod tests {
         assert!(is_sentinel("NA"));
         assert!(is_sentinel("n/a"));
         assert!(!is_sentinel("Friday"));
+        let old = |t: &str| {
+            t.is_empty() || ["na", "n/a", "null", "none", "undefined", "-"].iter().any(|x| t.eq_ignore_ascii_case(x))
+        };
+        for t in [
+            "UNDEFINED",
+            "undefined",
+            "undefinedx",
+            "Undefine",
+            "NULL",
+            "-",
+            "--",
+            "nONe",
+            "n/A",
+            "é",
+            "1754036781.4471935",
+        ] {
+            assert_eq!(is_trimmed_sentinel(t), old(t), "{t:?}");
+        }
     }
 
     #[test]

@@ -66,17 +66,38 @@ fn pattern(index: u16) -> &'static Regex {
     })
 }
 
+/// Which patterns are plain digits, worked out at compile time.
+static LITERAL: [bool; PATTERN_SOURCES.len()] = {
+    let mut literal = [false; PATTERN_SOURCES.len()];
+    let mut i = 0;
+    while i < PATTERN_SOURCES.len() {
+        let source = PATTERN_SOURCES[i].as_bytes();
+        let mut digits = !source.is_empty();
+        let mut j = 0;
+        while j < source.len() {
+            digits &= source[j].is_ascii_digit();
+            j += 1;
+        }
+        literal[i] = digits;
+        i += 1;
+    }
+    literal
+};
+
 /// A pattern that is plain digits (an IDD `00`, a national prefix `0`):
 /// the anchored regex matches exactly that prefix, so no regex is run.
 fn literal(index: u16) -> Option<&'static str> {
-    let source = PATTERN_SOURCES[usize::from(index)];
-    (!source.is_empty() && source.bytes().all(|b| b.is_ascii_digit())).then_some(source)
+    let i = usize::from(index);
+    LITERAL[i].then_some(PATTERN_SOURCES[i])
 }
 
-/// Where pattern `index`'s match at the start of `s` ends (`find`).
+/// Where pattern `index`'s match at the start of `s` ends (`find`). The
+/// digit DFA first: most numbers do not match at all (Australia's `0` or
+/// `183[12]` before a mobile number), and then no regex is run.
 fn match_end(index: u16, s: &str) -> Option<usize> {
     match literal(index) {
         Some(prefix) => s.starts_with(prefix).then_some(prefix.len()),
+        None if !is_match(index, s) => None,
         None => pattern(index).find(s).map(|m| m.end()),
     }
 }
@@ -95,10 +116,22 @@ fn has_length(mask: u32, len: usize) -> bool {
     len < 32 && mask & (1 << len) != 0
 }
 
+/// For each calling code below 1000, its index in `CODES` (`u8::MAX`: none).
+static CODE_INDEX: [u8; 1000] = {
+    assert!(CODES.len() < u8::MAX as usize);
+    let mut index = [u8::MAX; 1000];
+    let mut i = 0;
+    while i < CODES.len() {
+        index[CODES[i].0 as usize] = i as u8;
+        i += 1;
+    }
+    index
+};
+
 /// The regions of a calling code, main country first.
 fn regions_of(code: u16) -> Option<&'static [Region]> {
-    let i = CODES.binary_search_by_key(&code, |&(c, _, _)| c).ok()?;
-    let (_, first, n) = CODES[i];
+    let i = *CODE_INDEX.get(usize::from(code))?;
+    let (_, first, n) = *CODES.get(usize::from(i))?;
     Some(&REGIONS[usize::from(first)..usize::from(first + n)])
 }
 
@@ -122,9 +155,11 @@ impl Region {
     }
 
     /// `validator::number_type(..) != Type::Unknown`.
+    /// The number types' pattern first: narrower than the general one, it
+    /// turns most invalid numbers away within a digit or two.
     fn valid(&self, national: &str) -> bool {
         let slot = self.valid[national.len().min(18)];
-        slot != NONE && self.general_match(national) && is_match(slot, national)
+        slot != NONE && is_match(slot, national) && self.general_match(national)
     }
 
     /// `helper::national_number` then the second strip of the national
@@ -155,13 +190,7 @@ impl Region {
         if let Some(prefix) = self.national_prefix {
             for _ in 0..strips {
                 if out.starts_with(prefix) {
-                    out = match out {
-                        Cow::Borrowed(s) => Cow::Borrowed(&s[prefix.len()..]),
-                        Cow::Owned(mut s) => {
-                            s.drain(..prefix.len());
-                            Cow::Owned(s)
-                        }
-                    };
+                    out = skip(out, prefix.len());
                 }
             }
         }
@@ -246,23 +275,32 @@ const SENTINELS: &[&str] =
 /// What `PhoneNumber::read` knows of its result's `is_valid`.
 enum Known {
     Valid(bool),
-    /// `read(None, ..)` of the result's E.164 form, not yet checked.
-    Reading(Reading),
+    /// `read(None, ..)` of the result's E.164 form is the reading the
+    /// result was written from (`code`, and the digits after it), not yet
+    /// checked; `known_valid` as that reading has it.
+    Reading {
+        code: u16,
+        known_valid: bool,
+    },
     Nothing,
 }
 
 /// A number read the way `phonenumber::parse` reads it: calling code and
-/// national significant number (digits, leading zeros kept).
+/// national significant number (digits, leading zeros kept), borrowed from
+/// the text read when it is there as it is.
 #[derive(Debug)]
-struct Reading {
+struct Reading<'a> {
     code: u16,
-    national: String,
+    national: Cow<'a, str>,
     /// Reading it already found the number valid (`source_for` picked its
     /// region by validity, for these very digits).
     known_valid: bool,
+    /// Read in a region, the digits began with the region's calling code
+    /// and the reading took it off (`911234567890` in India).
+    code_taken: bool,
 }
 
-impl PartialEq for Reading {
+impl PartialEq for Reading<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.code == other.code && self.national == other.national
     }
@@ -272,20 +310,44 @@ fn is_separator(c: char) -> bool {
     matches!(c, '-' | '.' | '(' | ')')
 }
 
-fn digits(s: &str) -> String {
-    // Most numbers arrive as digits alone: one copy, no per-character push.
-    if s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.to_owned();
+/// The ASCII digits of `s`: borrowed when they are `s` after its leading
+/// `+`s (how most numbers arrive), copied otherwise.
+fn digits(s: &str) -> Cow<'_, str> {
+    let body = s.trim_start_matches('+');
+    if body.bytes().all(|b| b.is_ascii_digit()) {
+        return Cow::Borrowed(body);
     }
     let mut out = String::with_capacity(s.len());
     out.extend(s.bytes().filter(u8::is_ascii_digit).map(char::from));
-    out
+    Cow::Owned(out)
+}
+
+/// `s` without its first `n` bytes (ASCII digits), copying nothing when borrowed.
+fn skip(s: Cow<'_, str>, n: usize) -> Cow<'_, str> {
+    match s {
+        Cow::Borrowed(s) => Cow::Borrowed(&s[n..]),
+        Cow::Owned(mut s) => {
+            s.drain(..n);
+            Cow::Owned(s)
+        }
+    }
 }
 
 /// The value of 1 to 3 ASCII digits (a calling code), as `str::parse`
 /// gives it for such text, without the parsing machinery.
 fn code_value(digits: &[u8]) -> u16 {
     digits.iter().fold(0, |n, &d| n * 10 + u16::from(d - b'0'))
+}
+
+/// How many digits a calling code (1 to 999) has.
+fn code_len(code: u16) -> usize {
+    if code >= 100 {
+        3
+    } else if code >= 10 {
+        2
+    } else {
+        1
+    }
 }
 
 /// A calling code's digits (1 to 3), without the formatting machinery.
@@ -351,14 +413,55 @@ fn viable(national: &str) -> bool {
     !body.contains('+') && body.bytes().filter(u8::is_ascii_digit).count() >= 3
 }
 
+/// Digits, or `+` and digits (how most numbers arrive): `split` gives the
+/// whole text as the national part, `viable` is a matter of length, and
+/// the digits are those after the `+`. `None` for any other text, and for
+/// such text that is not viable.
+fn plain_digits(s: &str) -> Option<&str> {
+    let plain = s.strip_prefix('+').unwrap_or(s);
+    let viable = plain.len() >= 3 || (plain.len() == 2 && plain.len() == s.len());
+    (viable && plain.bytes().all(|b| b.is_ascii_digit())).then_some(plain)
+}
+
+/// A number's text as `read_text` takes it.
+#[derive(Clone, Copy)]
+enum Text<'a> {
+    /// `plain_digits`: the digits, and whether a `+` came before them.
+    Plain {
+        digits: &'a str,
+        plus: bool,
+    },
+    Other(&'a str),
+}
+
+impl<'a> Text<'a> {
+    fn of(s: &'a str) -> Self {
+        match plain_digits(s) {
+            Some(digits) => Text::Plain { digits, plus: digits.len() != s.len() },
+            None => Text::Other(s),
+        }
+    }
+}
+
 /// `phonenumber::parse(region, s)` for the accepted characters: `None`
 /// where the library returns an error.
-fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
-    let (raw_national, raw_prefix) = split(s)?;
-    if !viable(raw_national) {
-        return None;
-    }
-    let mut national = digits(raw_national);
+fn read<'a>(region: Option<&'static Region>, s: &'a str) -> Option<Reading<'a>> {
+    read_text(region, Text::of(s))
+}
+
+/// `read` of a text already told plain or not.
+fn read_text<'a>(region: Option<&'static Region>, text: Text<'a>) -> Option<Reading<'a>> {
+    let (plus, raw_prefix, mut national) = match text {
+        Text::Plain { digits, plus } => (plus, None, Cow::Borrowed(digits)),
+        Text::Other(s) => {
+            let (raw_national, raw_prefix) = split(s)?;
+            if !viable(raw_national) {
+                return None;
+            }
+            (raw_national.starts_with('+'), raw_prefix, digits(raw_national))
+        }
+    };
+    let mut code_taken = false;
     // `helper::country_code` and `helper::international_prefix`.
     let code = if let Some(prefix) = raw_prefix {
         if national.len() <= 2 {
@@ -368,14 +471,13 @@ fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
         regions_of(code)?;
         code
     } else {
-        let plus = raw_national.starts_with('+');
         let idd = region.filter(|r| r.idd != NONE).and_then(|r| match_end(r.idd, &national));
         let mut international = plus;
         if let Some(end) = idd
             && !national[end..].starts_with('0')
         {
             international = true;
-            national.drain(..end);
+            national = skip(national, end);
         }
         if international {
             if national.len() <= 2 || national.starts_with('0') {
@@ -385,14 +487,19 @@ fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
             let leading = national.as_bytes();
             let len = (1..=3).find(|&len| regions_of(code_value(&leading[..len])).is_some())?;
             let code = code_value(&leading[..len]);
-            national.drain(..len);
+            national = skip(national, len);
             code
         } else {
             let r = region?;
-            let (code, len) = code_text(r.code);
-            let code = std::str::from_utf8(&code[..len]).expect("digits");
-            if national.starts_with(code) && (!r.general_match(&national) || !r.possible(national.len())) {
-                national.drain(..code.len());
+            // The digits begin with the code's: as many digits as it has,
+            // of its value (no leading zero, as the code has none).
+            let len = code_len(r.code);
+            if national.len() >= len
+                && code_value(&national.as_bytes()[..len]) == r.code
+                && (!r.possible(national.len()) || !r.general_match(&national))
+            {
+                national = skip(national, len);
+                code_taken = true;
             }
             r.code
         }
@@ -408,26 +515,62 @@ fn read(region: Option<&'static Region>, s: &str) -> Option<Reading> {
     };
     if let Some(rules) = rules {
         let stripped = rules.strip_national_prefix(&national);
-        if !rules.too_short(stripped.len()) && stripped != national.as_str() {
-            national = stripped.into_owned();
+        // A borrowed result is a suffix of the digits: changed if shorter.
+        let changed = match &stripped {
+            Cow::Borrowed(rest) => rest.len() != national.len(),
+            Cow::Owned(transformed) => transformed != national.as_ref(),
+        };
+        if !rules.too_short(stripped.len()) && changed {
+            national = match stripped {
+                // Borrowed, it is what is left of the digits after a prefix.
+                Cow::Borrowed(rest) => {
+                    let taken = national.len() - rest.len();
+                    skip(national, taken)
+                }
+                Cow::Owned(transformed) => Cow::Owned(transformed),
+            };
             known_valid = false;
         }
     }
     if !(2..=17).contains(&national.len()) {
         return None;
     }
-    // `NationalNumber::from_str`: leading zeros, then a value below 2^56.
-    let value: u64 = national.trim_start_matches('0').parse().ok()?;
-    if value >= 1 << 56 {
+    if !fits(&national) {
         return None;
     }
-    Some(Reading { code, national, known_valid })
+    Some(Reading { code, national, known_valid, code_taken })
 }
 
-/// `phonenumber::is_valid`.
+/// `NationalNumber::from_str` accepts `national`: leading zeros, then a
+/// value below 2^56 (any 1 to 16 digits are).
+fn fits(national: &str) -> bool {
+    let significant = national.trim_start_matches('0');
+    if significant.len() <= 16 && significant.bytes().all(|b| b.is_ascii_digit()) {
+        !significant.is_empty()
+    } else {
+        significant.parse::<u64>().is_ok_and(|value| value < 1 << 56)
+    }
+}
+
+/// E.164: `+`, the code, the national number with its leading zeros
+/// (Italy's fixed lines), as `phonenumber`'s E.164 formatter writes it.
+fn e164_of(code: u16, national: &str) -> String {
+    let mut e164 = String::with_capacity(1 + 3 + national.len());
+    let (code, len) = code_text(code);
+    e164.push('+');
+    e164.extend(code[..len].iter().map(|&d| char::from(d)));
+    e164.push_str(national);
+    e164
+}
+
+/// `phonenumber::is_valid` of a reading.
 fn is_valid(reading: &Reading) -> bool {
-    reading.known_valid
-        || source_for(reading.code, &reading.national).is_some_and(|(r, valid)| valid || r.valid(&reading.national))
+    reading.known_valid || national_valid(reading.code, &reading.national)
+}
+
+/// `phonenumber::is_valid` of the number `code` and `national` (digits).
+fn national_valid(code: u16, national: &str) -> bool {
+    source_for(code, national).is_some_and(|(r, valid)| valid || r.valid(national))
 }
 
 impl PhoneNumber {
@@ -445,7 +588,9 @@ impl PhoneNumber {
         let (number, known) = Self::read(raw, region)?;
         let valid = match known {
             Known::Valid(valid) => valid,
-            Known::Reading(reading) => is_valid(&reading),
+            Known::Reading { code, known_valid } => {
+                known_valid || national_valid(code, &number.0[1 + code_len(code)..])
+            }
             Known::Nothing => number.is_valid(),
         };
         Ok((number, valid))
@@ -457,55 +602,64 @@ impl PhoneNumber {
         if trimmed.is_empty() {
             return Err(PhoneError::Missing);
         }
-        if SENTINELS.iter().any(|s| trimmed.eq_ignore_ascii_case(s)) {
-            return Err(PhoneError::Missing);
-        }
-        if !trimmed.chars().any(|c| c.is_ascii_digit())
-            || trimmed.chars().any(|c| !(c.is_ascii_digit() || " +-().\u{a0}".contains(c)))
-        {
-            return Err(PhoneError::NotANumber);
+        // Digits, or `+` and digits, are no sentinel and only characters
+        // a number may have: the checks would pass.
+        let text = Text::of(trimmed);
+        if let Text::Other(_) = text {
+            if SENTINELS.iter().any(|s| trimmed.eq_ignore_ascii_case(s)) {
+                return Err(PhoneError::Missing);
+            }
+            if !trimmed.chars().any(|c| c.is_ascii_digit())
+                || trimmed.chars().any(|c| !matches!(c, '0'..='9' | ' ' | '+' | '-' | '(' | ')' | '.' | '\u{a0}'))
+            {
+                return Err(PhoneError::NotANumber);
+            }
         }
         // "00" is the international prefix in most regions; libphonenumber
         // only applies the default region's own prefix, so normalise it.
         let with_plus;
-        let candidate = match trimmed.strip_prefix("00") {
+        let (candidate, text) = match trimmed.strip_prefix("00") {
             Some(rest) if rest.len() > 8 => {
                 with_plus = format!("+{rest}");
-                with_plus.as_str()
+                (with_plus.as_str(), Text::of(&with_plus))
             }
-            _ => trimmed,
+            _ => (trimmed, text),
         };
-        let reading = read(Some(region.region()), candidate).ok_or(PhoneError::NotANumber)?;
+        let region = region.region();
+        let reading = read_text(Some(region), text).ok_or(PhoneError::NotANumber)?;
         // Providers often send international numbers without the `+`
         // (`61491573087`). Read in the default region such a number is
         // wrong (`+9161491573087`), so when that reading is not a valid
         // number and the `+` reading is, take the `+` reading. The `+`
         // reading is checked first: when it is invalid (or the same), the
         // region reading stands without checking it.
-        let bare_digits = candidate.bytes().all(|b| b.is_ascii_digit()) && !candidate.starts_with('0');
+        // (Digits that read are viable: `Text::of` has them as plain.)
+        let bare_digits = matches!(text, Text::Plain { plus: false, .. }) && !candidate.starts_with('0');
         // What is known of `read(None, "+{candidate}")`: the result's
         // `is_valid` when the E.164 form is that very string.
         let mut plus = Known::Nothing;
-        let reading = if bare_digits {
-            // `+` and the digits, on the stack for any real number's length.
-            let mut buf = [0u8; 24];
-            let long;
-            let plus_form = if candidate.len() < buf.len() {
-                buf[0] = b'+';
-                buf[1..=candidate.len()].copy_from_slice(candidate.as_bytes());
-                std::str::from_utf8(&buf[..=candidate.len()]).expect("ASCII digits")
-            } else {
-                long = ["+", candidate].concat();
-                long.as_str()
-            };
-            match read(None, plus_form) {
+        let reading = if !bare_digits {
+            reading
+        } else if reading.code_taken && matches!(regions_of(reading.code), Some([only]) if std::ptr::eq(only, region)) {
+            // The digits began with the region's own calling code, which
+            // is no other region's and, calling codes being prefix-free,
+            // the code the `+` reading finds: that reading takes the same
+            // code off the same digits and reads the rest with the same
+            // region's rules, so it is this reading (not read again).
+            plus = Known::Reading { code: reading.code, known_valid: false };
+            reading
+        } else {
+            // `read(None, "+{candidate}")`: `+` and digits are plain from
+            // three digits on, and shorter they are no number.
+            let plus_form = Text::Plain { digits: candidate, plus: true };
+            match (candidate.len() >= 3).then(|| read_text(None, plus_form)).flatten() {
                 Some(international) if international != reading => {
                     let valid = is_valid(&international);
                     plus = Known::Valid(valid);
                     if valid && !is_valid(&reading) { international } else { reading }
                 }
                 Some(international) => {
-                    plus = Known::Reading(international);
+                    plus = Known::Reading { code: international.code, known_valid: international.known_valid };
                     reading
                 }
                 None => {
@@ -513,16 +667,15 @@ impl PhoneNumber {
                     reading
                 }
             }
-        } else {
-            reading
         };
-        // E.164: `+`, the code, the national number with its leading zeros
-        // (Italy's fixed lines), as `phonenumber`'s E.164 formatter writes it.
-        let mut e164 = String::with_capacity(1 + 3 + reading.national.len());
-        let (code, len) = code_text(reading.code);
-        e164.push('+');
-        e164.push_str(std::str::from_utf8(&code[..len]).expect("digits"));
-        e164.push_str(&reading.national);
+        // `+` and digits read as `+`, code and all the digits after it (no
+        // IDD or national prefix taken off: each shortens them) are the
+        // E.164 form already: the code's digits are the first ones, which
+        // are not a leading zero (a `+0` reading is none).
+        let canonical = matches!(text, Text::Plain { plus: true, .. })
+            && matches!(reading.national, Cow::Borrowed(_))
+            && candidate.len() == 1 + code_len(reading.code) + reading.national.len();
+        let e164 = if canonical { candidate.to_owned() } else { e164_of(reading.code, &reading.national) };
         let digits = e164.len() - 1;
         if !(8..=15).contains(&digits) {
             return Err(PhoneError::ImpossibleLength);
@@ -695,6 +848,12 @@ mod tests {
         for s in ["", "0", "919876543210", "+91 98765-43210", "(415) 555.0100", "\u{a0}12", "abc", "+", "00"] {
             let old: String = s.chars().filter(char::is_ascii_digit).collect();
             assert_eq!(digits(s), old, "{s:?}");
+            assert_eq!(matches!(digits(s), Cow::Borrowed(_)), s.trim_start_matches('+') == old, "{s:?}");
+        }
+        for n in 1..1000u16 {
+            assert_eq!(code_len(n), n.to_string().len(), "{n}");
+            let (text, len) = code_text(n);
+            assert_eq!(&text[..len], n.to_string().as_bytes(), "{n}");
         }
         for n in 0..1000u16 {
             for text in [n.to_string(), format!("{n:03}"), format!("{n:02}")] {
@@ -702,6 +861,245 @@ mod tests {
                     assert_eq!(code_value(text.as_bytes()), text.parse::<u16>().unwrap(), "{text}");
                 }
             }
+        }
+    }
+
+    /// The `+` reading of bare digits is skipped when the region reading
+    /// took the region's own calling code off them: calling codes must be
+    /// prefix-free for the `+` reading to find that same code.
+    /// The E.164 text of `+` and digits taken as it is equals the text
+    /// written from the reading.
+    #[test]
+    fn canonical_plus_numbers_are_their_own_e164() {
+        let mut canonical = 0;
+        for region in ["IN", "US", "AU", "GB", "IT"] {
+            let r = region.parse::<PhoneRegion>().unwrap().region();
+            for s in sample_numbers()
+                .iter()
+                .filter(|s| s.starts_with('+'))
+                .chain(&["+0091".into(), "+00919876543210".into()])
+            {
+                let text = Text::of(s);
+                let Some(reading) = read_text(Some(r), text) else { continue };
+                if matches!(text, Text::Plain { plus: true, .. })
+                    && matches!(reading.national, Cow::Borrowed(_))
+                    && s.len() == 1 + code_len(reading.code) + reading.national.len()
+                {
+                    assert_eq!(*s, e164_of(reading.code, &reading.national), "{s} in {region}");
+                    canonical += 1;
+                }
+            }
+        }
+        assert!(canonical > 1000, "{canonical}");
+    }
+
+    #[test]
+    fn digits_begin_with_a_code_as_its_text_says() {
+        let samples: Vec<String> = sample_numbers().iter().map(|s| digits(s).into_owned()).collect();
+        for &(code, _, _) in CODES.iter() {
+            let (text, len) = code_text(code);
+            for national in samples.iter().map(String::as_str).chain(["", "0", "00", "091", "910", "9"]) {
+                let old = national.as_bytes().starts_with(&text[..len]);
+                let new =
+                    national.len() >= code_len(code) && code_value(&national.as_bytes()[..code_len(code)]) == code;
+                assert_eq!(new, old, "{code} {national}");
+            }
+        }
+    }
+
+    #[test]
+    fn calling_codes_are_prefix_free() {
+        let texts: Vec<String> = CODES.iter().map(|&(c, _, _)| c.to_string()).collect();
+        for a in &texts {
+            for b in &texts {
+                assert!(a == b || !b.starts_with(a.as_str()), "{a} is a prefix of {b}");
+            }
+        }
+    }
+
+    /// Numbers of every shape: the recorded events' kinds, each region's
+    /// example numbers with and without their code, and hostile strings.
+    fn sample_numbers() -> Vec<String> {
+        use phonenumber::metadata::DATABASE;
+        let mut out: Vec<String> = [
+            "918069010148",
+            "919876543210",
+            "09876543210",
+            "+919812345678",
+            "9876543210",
+            "61491573087",
+            "+61491573087",
+            "14155550100",
+            "447946095812",
+            "910987654321",
+            "+910987654321",
+            "91",
+            "919",
+            "9100",
+            "910",
+            "9100000000000",
+            "91000000000",
+            "++919876543210",
+            "+91 98765 43210",
+            "0091 98765 43210",
+            "00919876543210",
+            "91 98765 43210",
+            "(91) 9876543210",
+            "9198765432",
+            "919876543210123456789",
+            "9999999999999999999999999",
+            "+0091",
+            "+",
+            "1",
+            "12",
+            "123",
+            "\u{a0}919876543210",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        // Bare digits after India's, Germany's and Singapore's codes (each
+        // its code's only region), of every length and varied digits.
+        for i in 0..600u64 {
+            let digits = format!("{:020}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 3);
+            let code = ["91", "49", "65"][(i % 3) as usize];
+            out.push(format!("{code}{}", &digits[..(i % 15) as usize + 1]));
+        }
+        for code in 1..1000u16 {
+            for meta in DATABASE.by_code(&code).unwrap_or_default() {
+                let d = meta.descriptors();
+                for example in [Some(d.general()), d.fixed_line(), d.mobile(), d.toll_free(), d.voip()]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| d.example())
+                {
+                    out.extend([format!("{code}{example}"), format!("+{code}{example}"), format!("0{example}")]);
+                    out.extend([example.to_owned(), format!("{code}0{example}"), format!("{code}{code}{example}")]);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_plus_reading_skipped_is_the_region_reading() {
+        let mut skipped = 0;
+        for region in ["IN", "US", "AU", "GB", "DE", "SG"] {
+            let r = region.parse::<PhoneRegion>().unwrap().region();
+            for s in sample_numbers() {
+                let Some(reading) = read(Some(r), &s) else { continue };
+                let bare = s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0');
+                if bare
+                    && reading.code_taken
+                    && matches!(regions_of(reading.code), Some([only]) if std::ptr::eq(only, r))
+                {
+                    let plus_form = format!("+{s}");
+                    let plus = read(None, &plus_form).expect("the + reading");
+                    assert_eq!(plus, reading, "{s} in {region}");
+                    assert!(!plus.known_valid, "{s} in {region}");
+                    skipped += 1;
+                }
+            }
+        }
+        assert!(skipped > 400, "{skipped}");
+    }
+
+    #[test]
+    fn validity_with_the_reading_is_the_validity_of_the_result() {
+        for region in ["IN", "US", "AU", "GB"] {
+            let region = region.parse::<PhoneRegion>().unwrap();
+            for s in sample_numbers() {
+                let with = PhoneNumber::parse_with_validity(&s, region);
+                let plain = PhoneNumber::parse(&s, region).map(|n| {
+                    let valid = n.is_valid();
+                    (n, valid)
+                });
+                assert_eq!(with, plain, "{s}");
+            }
+        }
+    }
+
+    #[test]
+    fn literal_patterns_are_those_of_digits_alone() {
+        for (i, source) in PATTERN_SOURCES.iter().enumerate() {
+            let old = !source.is_empty() && source.bytes().all(|b| b.is_ascii_digit());
+            assert_eq!(literal(i as u16), old.then_some(*source), "{source}");
+        }
+    }
+
+    #[test]
+    fn calling_codes_are_found_as_by_binary_search() {
+        for code in 0..1100u16 {
+            let old = CODES.binary_search_by_key(&code, |&(c, _, _)| c).ok().map(|i| {
+                let (_, first, n) = CODES[i];
+                &REGIONS[usize::from(first)..usize::from(first + n)]
+            });
+            assert_eq!(regions_of(code).map(|r| r.as_ptr()), old.map(|r| r.as_ptr()), "{code}");
+            assert_eq!(regions_of(code).map(<[_]>::len), old.map(<[_]>::len), "{code}");
+        }
+    }
+
+    #[test]
+    fn prefix_matches_end_where_regex_lite_finds_them() {
+        let mut checked = 0;
+        let samples: Vec<String> = sample_numbers().iter().map(|s| digits(s).into_owned()).collect();
+        for r in REGIONS.iter() {
+            for index in [r.idd, r.prefix_for_parsing, r.leading_digits].into_iter().filter(|&i| i != NONE) {
+                for s in &samples {
+                    let old = pattern(index).find(s).map(|m| m.end());
+                    assert_eq!(match_end(index, s), old, "{} on {s}", PATTERN_SOURCES[usize::from(index)]);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 100_000, "{checked}");
+    }
+
+    #[test]
+    fn plain_digits_are_split_viable_and_digits_as_any_text() {
+        let hostile = ["", "+", "++1", "+1", "1", "12", "+12", "123", "+123", "+1 2", "1+2", "++12", "+0", "00"];
+        let mut plain = 0;
+        for s in sample_numbers().iter().map(String::as_str).chain(hostile) {
+            let general = split(s).filter(|&(national, _)| viable(national)).map(|(national, prefix)| {
+                assert_eq!(prefix, None, "{s:?}");
+                (national, digits(national))
+            });
+            match plain_digits(s) {
+                Some(digits) => {
+                    assert_eq!(general, Some((s, Cow::Borrowed(digits))), "{s:?}");
+                    plain += 1;
+                }
+                None => {
+                    let body = s.strip_prefix('+').unwrap_or(s);
+                    let is_plain = !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit());
+                    assert!(!is_plain || general.is_none(), "{s:?}");
+                }
+            }
+        }
+        assert!(plain > 1000, "{plain}");
+        // The `+` form of bare digits, as `PhoneNumber::read` passes it.
+        for digits in (1..20)
+            .map(|n| "9".repeat(n))
+            .chain(sample_numbers().into_iter().filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())))
+        {
+            let plus_form = format!("+{digits}");
+            assert_eq!(plain_digits(&plus_form), Some(digits.as_str()).filter(|d| d.len() >= 3), "{digits}");
+            if digits.len() < 3 {
+                assert!(read(None, &plus_form).is_none(), "{digits}");
+            }
+        }
+    }
+
+    #[test]
+    fn national_numbers_fit_as_by_parsing() {
+        let mut cases: Vec<String> = sample_numbers().iter().map(|s| digits(s).into_owned()).collect();
+        cases.extend(
+            ["", "0", "000", "72057594037927935", "72057594037927936", "99999999999999999", "+5", "1a"]
+                .map(str::to_owned),
+        );
+        cases.extend((1..=20).map(|n| "9".repeat(n)));
+        for national in cases {
+            let old = national.trim_start_matches('0').parse::<u64>().is_ok_and(|value| value < 1 << 56);
+            assert_eq!(fits(&national), old, "{national:?}");
         }
     }
 

@@ -295,14 +295,19 @@ impl Dfa {
         Some(to)
     }
 
-    /// Whether the pattern matches a prefix of `digits` (all ASCII digits).
-    fn matches_prefix(&mut self, digits: &[u8]) -> Option<bool> {
+    /// Whether the pattern matches a prefix of `text`; `None` when a
+    /// character other than an ASCII digit is reached before that is known.
+    fn matches_prefix(&mut self, text: &[u8]) -> Option<bool> {
         let mut at = self.start;
-        for &d in digits {
+        for &b in text {
             if self.accepting[at as usize] {
                 return Some(true);
             }
-            at = self.step(at, usize::from(d - b'0'))?;
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                return None;
+            }
+            at = self.step(at, usize::from(digit))?;
             if at == DEAD {
                 return Some(false);
             }
@@ -321,11 +326,11 @@ impl LazyDfa {
     }
 
     /// Whether `pattern` matches at the start of `s`; `None` when this
-    /// matcher cannot tell (not all digits, unsupported syntax, too big).
+    /// matcher cannot tell (a character other than a digit reached before
+    /// the answer is known, unsupported syntax, too big). Digits a match
+    /// or a dead end is known from are all `regex-lite` would read too: a
+    /// pattern here matches digits only.
     pub(super) fn is_match(&self, pattern: &str, s: &str) -> Option<bool> {
-        if !s.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
         let mut guard = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         guard.get_or_insert_with(|| Dfa::new(pattern).map(Box::new)).as_mut()?.matches_prefix(s.as_bytes())
     }
@@ -391,6 +396,23 @@ mod tests {
     fn other_syntax_and_non_digits_are_left_to_regex_lite() {
         assert_eq!(LazyDfa::new().is_match(r"\d+$", "123"), None);
         assert_eq!(LazyDfa::new().is_match(r"(?i)1", "1"), None);
-        assert_eq!(LazyDfa::new().is_match(r"\d", "12a"), None);
+        assert_eq!(LazyDfa::new().is_match(r"\d{3}", "12a"), None);
+        assert_eq!(LazyDfa::new().is_match(r"\d{2}", "1a2"), None);
+        assert_eq!(LazyDfa::new().is_match(r"\d+a", "12a"), None);
+    }
+
+    #[test]
+    fn text_with_other_characters_is_answered_as_regex_lite_does_or_left_to_it() {
+        let patterns = [r"\d", r"\d{2}", r"2", r"1[2-4]", r"[13]\d{2,3}|2"];
+        let inputs = ["12a", "1a", "a1", "2 ", "13-4", "1345+", "", "+12", "22\u{a0}", "1\u{e9}"];
+        for pattern in patterns {
+            for s in inputs {
+                if let Some(dfa) = LazyDfa::new().is_match(pattern, s) {
+                    assert_eq!(dfa, regex_says(pattern, s), "{pattern} on {s:?}");
+                }
+            }
+        }
+        assert_eq!(LazyDfa::new().is_match(r"\d", "12a"), Some(true));
+        assert_eq!(LazyDfa::new().is_match(r"2", "1a"), Some(false));
     }
 }

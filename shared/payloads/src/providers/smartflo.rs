@@ -1099,13 +1099,13 @@ fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> 
 
     let is_dtmf = trigger == "dtmf-option";
     let digit = digit_of(fields);
+    // A DTMF key ends with its time, written once: the same text is the
+    // `dtmf_time` (or `start_time`) attribute below.
+    let key_time = if is_dtmf { date.or(start) } else { None };
+    let mut key_time_text = key_time.map(rfc3339);
     let event_key = if is_dtmf {
         let digit = digit.as_deref().ok_or_else(|| reject("missing_dtmf_digit", "digit_pressed is missing".into()))?;
-        let mut parts = vec![trigger.to_owned(), id.to_owned(), digit.to_owned()];
-        if let Some(at) = date.or(start) {
-            parts.push(rfc3339(at));
-        }
-        EventKey::join(parts)
+        EventKey::join([trigger, id, digit].into_iter().chain(key_time_text.as_deref()))
     } else {
         EventKey::join([trigger, id])
     }
@@ -1145,11 +1145,12 @@ fn normalise(trigger: &'static str, fields: &Fields<'_>, ctx: &ParseContext) -> 
     put(&mut attributes, "agent_name", agent_name.as_deref());
     for (name, at) in [("start_time", start), ("answer_time", answer), ("end_time", end), ("dtmf_time", date)] {
         if let Some(at) = at {
-            attributes.insert(name, Value::from(rfc3339(at)));
+            let text = key_time_text.take_if(|_| key_time == Some(at)).unwrap_or_else(|| rfc3339(at));
+            attributes.insert(name, Value::from(text));
         }
     }
-    if is_dtmf || digit.is_some() {
-        put(&mut attributes, "dtmf_digit", digit.as_deref());
+    if let Some(digit) = digit {
+        attributes.insert("dtmf_digit", Value::from(digit));
     }
     for (name, aliases) in TEXT_ATTRIBUTES {
         put(&mut attributes, name, fields.text(aliases));
@@ -1989,6 +1990,33 @@ mod tests {
 
             assert_eq!(attr(&e, "dtmf_digit"), Some(digit), "{body}");
             assert!(e.event_key.as_str().starts_with(&format!("dtmf-option#1#{digit}#")), "{body}");
+        }
+    }
+
+    /// The key's time text is written once and handed to the attribute of
+    /// the same time: every time attribute still reads as its own time.
+    #[test]
+    fn a_dtmf_key_time_is_the_time_attribute_it_came_from() {
+        for (start, date, key_time) in [
+            (Some("2021-08-10 01:43:40"), Some("2021-08-10 01:43:47"), "2021-08-09T20:13:47Z"),
+            (Some("2021-08-10 01:43:47"), Some("2021-08-10 01:43:47"), "2021-08-09T20:13:47Z"),
+            (Some("2021-08-10 01:43:40"), None, "2021-08-09T20:13:40Z"),
+        ] {
+            let mut body = r#"{"call_id": "1", "digit_pressed": "2""#.to_owned();
+            for (name, at) in [("start_stamp", start), ("date", date)] {
+                if let Some(at) = at {
+                    body.push_str(&format!(r#", "{name}": "{at}""#));
+                }
+            }
+            body.push('}');
+            let e = event(post_json("dtmf-option", &body));
+
+            assert_eq!(e.event_key.as_str(), format!("dtmf-option#1#2#{key_time}"), "{body}");
+            let written = |at: Option<&str>| {
+                at.map(|at| rfc3339(parse_time(at, FixedOffset::east_opt(19_800).unwrap()).unwrap()))
+            };
+            assert_eq!(attr(&e, "start_time").map(str::to_owned), written(start), "{body}");
+            assert_eq!(attr(&e, "dtmf_time").map(str::to_owned), written(date), "{body}");
         }
     }
 

@@ -383,14 +383,15 @@ fn call_uuid(map: &Body<'_>) -> Result<String, (&'static str, &'static str)> {
 
 /// `CANCELED`, `call-setup`, ` Ringing ` → `cancelled`, `call_setup`, `ringing`.
 fn normalise_event_type(raw: &str) -> String {
-    let t = snake_lower(raw.trim());
+    let t = snake_lower(crate::lenient::trim(raw));
     if t == "canceled" { "cancelled".into() } else { t }
 }
 
 /// ASCII lower case with `-` and ` ` as `_` (`No-Answer` → `no_answer`),
-/// in one pass and one allocation.
+/// copied once when there is nothing to replace (nearly always).
 fn snake_lower(text: &str) -> String {
-    text.chars().map(|c| if c == '-' || c == ' ' { '_' } else { c.to_ascii_lowercase() }).collect()
+    let lower = text.to_ascii_lowercase();
+    if lower.contains(['-', ' ']) { lower.replace(['-', ' '], "_") } else { lower }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! and checked once at cold start: a template that could never render a
 //! valid campaign stops the function from starting, naming its fields.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -163,12 +164,12 @@ fn check(template: &CampaignTemplate, key: Key) -> Vec<FieldProblem> {
         provider: key.0.unwrap_or(Provider::Truecaller),
         event_key: "probe".into(),
         reason: key.1.unwrap_or(CallbackReason::CallbackRequested),
-        phone: phone.clone(),
+        phone: Cow::Borrowed(&phone),
         alternate_phone: None,
-        business_phone: Some(phone),
+        business_phone: Some(Cow::Borrowed(&phone)),
         window: None,
         requested_at: Utc.timestamp_opt(0, 0).single().expect("epoch"),
-        context,
+        context: context.into(),
     };
     let Err(problems) = template.render(&probe) else { return Vec::new() };
     problems

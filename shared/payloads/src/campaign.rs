@@ -876,7 +876,7 @@ impl CampaignTemplate {
                 campaign_name: campaign_name.unwrap_or_else(|| "-".into()),
                 campaign_id: campaign_id.unwrap_or_else(|| "-".into()),
                 campaign_type: campaign_type.unwrap_or(CampaignType::Lifecycle),
-                receiver_number: task.phone.clone(),
+                receiver_number: task.phone.clone().into_owned(),
             },
             content,
         };

@@ -163,7 +163,7 @@ impl Attributes {
 
     /// Sets `name`, replacing and returning an earlier value (as `Map::insert`).
     pub fn insert(&mut self, name: &'static str, value: Value) -> Option<Value> {
-        match self.0.iter_mut().find(|(n, _)| *n == name) {
+        match self.0.iter_mut().find(|(n, _)| same_name(n, name)) {
             Some((_, old)) => Some(std::mem::replace(old, value)),
             None => {
                 self.0.push((name, value));
@@ -173,7 +173,7 @@ impl Attributes {
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+        self.0.iter().find(|(n, _)| same_name(n, name)).map(|(_, v)| v)
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
@@ -201,6 +201,14 @@ impl Attributes {
     pub fn to_map(&self) -> Map<String, Value> {
         self.iter().map(|(n, v)| (n.to_owned(), v.clone())).collect()
     }
+}
+
+/// `a == b`, with the first bytes compared before the call that compares
+/// the rest: the names looked up are nearly always absent and of a length
+/// some other name has (issue 6).
+#[inline]
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
 }
 
 /// Where the providers' field helpers write: an event's attributes or a
@@ -248,4 +256,20 @@ impl std::ops::Index<&str> for Attributes {
 /// RFC 3339 in UTC with whole seconds, the form used in every stored record.
 pub fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_name_is_string_equality() {
+        let names =
+            ["", "a", "b", "ab", "ba", "kind", "uuid", "from", "date", "disposition", "destination", "é", "è", "éa"];
+        for a in names {
+            for b in names {
+                assert_eq!(same_name(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
 }

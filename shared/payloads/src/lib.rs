@@ -23,4 +23,4 @@ pub use event::{
 pub use key::{EventKey, InvalidEventKey};
 pub use phone::{PhoneError, PhoneNumber, PhoneRegion};
 pub use stored_task::StoredTaskError;
-pub use task::CallbackTask;
+pub use task::{CallbackTask, TaskContext};

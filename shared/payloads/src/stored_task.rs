@@ -6,12 +6,14 @@
 //! back unchanged), so a hand-edited or foreign record is refused rather
 //! than reinterpreted.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::task::SCHEMA;
-use crate::{CallbackReason, CallbackTask, CallbackWindow, PhoneNumber, PhoneRegion, Provider};
+use crate::{CallbackReason, CallbackTask, CallbackWindow, PhoneNumber, PhoneRegion, Provider, TaskContext};
 
 /// Why a stored task could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,14 +55,14 @@ struct StoredWindow {
     to: DateTime<Utc>,
 }
 
-fn e164(field: &'static str, value: &str) -> Result<PhoneNumber, StoredTaskError> {
+fn e164(field: &'static str, value: &str) -> Result<Cow<'static, PhoneNumber>, StoredTaskError> {
     match PhoneNumber::parse(value, PhoneRegion::INDIA) {
-        Ok(phone) if phone.as_str() == value => Ok(phone),
+        Ok(phone) if phone.as_str() == value => Ok(Cow::Owned(phone)),
         _ => Err(StoredTaskError::Phone { field }),
     }
 }
 
-impl CallbackTask {
+impl CallbackTask<'static> {
     /// The task from its stored JSON.
     pub fn from_json(json: &str) -> Result<Self, StoredTaskError> {
         let stored: Stored = serde_json::from_str(json).map_err(|e| StoredTaskError::Shape(e.to_string()))?;
@@ -79,14 +81,14 @@ impl CallbackTask {
             schema: SCHEMA,
             task_id: stored.task_id,
             provider,
-            event_key: stored.event_key,
+            event_key: Cow::Owned(stored.event_key),
             reason,
             phone: e164("phone", &stored.phone)?,
             alternate_phone: stored.alternate_phone.as_deref().map(|p| e164("alternate_phone", p)).transpose()?,
             business_phone: stored.business_phone.as_deref().map(|p| e164("business_phone", p)).transpose()?,
             window: stored.window.map(|w| CallbackWindow { from: w.from, to: w.to }),
             requested_at: stored.requested_at,
-            context: stored.context,
+            context: TaskContext::Map(stored.context),
         })
     }
 }
@@ -103,7 +105,7 @@ mod tests {
         assert_eq!(task.provider, Provider::Truecaller);
         assert_eq!(task.reason, CallbackReason::CallbackRequested);
         assert_eq!(task.phone.as_str(), "+911234567890");
-        assert_eq!(task.business_phone.as_ref().map(PhoneNumber::as_str), Some("+919876543210"));
+        assert_eq!(task.business_phone.as_deref().map(PhoneNumber::as_str), Some("+919876543210"));
         let again: Value = serde_json::from_str(&task.to_json()).unwrap();
         assert_eq!(again, serde_json::from_str::<Value>(STORED).unwrap());
     }

@@ -84,6 +84,16 @@ fn bound_text(value: &mut serde_json::Value) {
     }
 }
 
+/// Whether [`bound_text`] would change `value`.
+fn exceeds_bound(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text.len() > MAX_NORMALISED_TEXT,
+        serde_json::Value::Array(items) => items.iter().any(exceeds_bound),
+        serde_json::Value::Object(map) => map.values().any(exceeds_bound),
+        _ => false,
+    }
+}
+
 /// Whether two bodies carry the same content: equal JSON values (key
 /// order and whitespace aside), or equal bytes when not JSON. Only called
 /// for duplicates whose bytes differ, so the hot path pays nothing.
@@ -263,8 +273,11 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
         received_at: DateTime<Utc>,
     ) -> Slot {
         let mut task = CallbackTask::for_event(&event);
-        if let Some(task) = task.as_mut() {
-            task.context.values_mut().for_each(bound_text);
+        // The task borrows the event's context: copied only to be bounded.
+        if let Some(task) = task.as_mut()
+            && task.context.values().any(exceeds_bound)
+        {
+            task.context.to_mut().values_mut().for_each(bound_text);
         }
         let outgoing = task.as_ref().map(|t| OutgoingTask {
             task_id: t.task_id.clone(),
@@ -406,6 +419,36 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
                 Ok(()) => slot.metrics.tasks_enqueued += 1,
                 Err(err) => slot.fail(&err),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn exceeds_bound_is_whether_bound_text_changes_the_value() {
+        let long = "é".repeat(MAX_NORMALISED_TEXT);
+        let at_limit = "x".repeat(MAX_NORMALISED_TEXT);
+        let values = [
+            json!(null),
+            json!(12),
+            json!(""),
+            json!(at_limit),
+            json!(format!("{at_limit}x")),
+            json!(long),
+            json!([1, "short", [at_limit]]),
+            json!([1, "short", [long]]),
+            json!({"a": {"b": at_limit}}),
+            json!({"a": {"b": [long]}}),
+        ];
+        for value in values {
+            let mut bounded = value.clone();
+            bound_text(&mut bounded);
+            assert_eq!(exceeds_bound(&value), bounded != value, "{value}");
         }
     }
 }

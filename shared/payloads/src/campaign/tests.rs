@@ -683,7 +683,7 @@ fn problems_read_like_console_feedback() {
 // Templates
 // ---------------------------------------------------------------------------
 
-fn task_with(context: Value, business_phone: Option<&str>) -> CallbackTask {
+fn task_with(context: Value, business_phone: Option<&str>) -> CallbackTask<'static> {
     let Value::Object(context) = context else { panic!("context must be an object") };
     let request = CallbackRequest {
         reason: CallbackReason::CallbackRequested,
@@ -704,12 +704,12 @@ fn task_with(context: Value, business_phone: Option<&str>) -> CallbackTask {
     };
     // The context's names here are any test's, not the static names a
     // parser writes: set on the task itself.
-    let mut task = CallbackTask::for_event(&event).expect("a due callback yields a task");
-    task.context = context;
+    let mut task = CallbackTask::for_event(&event).expect("a due callback yields a task").into_owned();
+    task.context = context.into();
     task
 }
 
-fn cmb_task() -> CallbackTask {
+fn cmb_task() -> CallbackTask<'static> {
     task_with(
         json!({"feature_set": "Call Me Back", "cmb_config_name": "Loans", "requested_slot": "10:00-12:00"}),
         Some("+918041234567"),
@@ -772,7 +772,7 @@ fn a_template_renders_a_valid_campaign_for_the_tasks_customer() {
             }
         })
     );
-    assert_eq!(campaign.campaign().profile.receiver_number, task.phone);
+    assert_eq!(campaign.campaign().profile.receiver_number, *task.phone);
 }
 
 #[test]

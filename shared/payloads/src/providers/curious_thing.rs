@@ -194,16 +194,35 @@ impl<'a> FoldedObject<'a> {
 }
 
 /// Every member name (folded) the parser reads, each with a slot in
-/// [`Folded`]; alias lists below are slots of this table.
+/// [`Folded`]; alias lists below are slots of this table. The names the
+/// current payloads send come first, then the aliases: [`NameIndex`]
+/// compares a name with the names of its length in this order.
 const NAMES: [&str; 67] = [
     "id",
-    "eventid",
     "eventtype",
-    "event",
     "data",
-    "payload",
     "createdat",
     "time",
+    "startedtime",
+    "phone",
+    "campaignid",
+    "correlationid",
+    "callresultid",
+    "sessionid",
+    "name",
+    "status",
+    "note",
+    "additionalinformation",
+    "laststepname",
+    "requests",
+    "flow",
+    "type",
+    "from",
+    "to",
+    "message",
+    "eventid",
+    "event",
+    "payload",
     "timestamp",
     "eventtime",
     "createdtime",
@@ -213,10 +232,8 @@ const NAMES: [&str; 67] = [
     "completedtime",
     "completedat",
     "finishedtime",
-    "startedtime",
     "starttime",
     "startedat",
-    "phone",
     "phonenumber",
     "contactphone",
     "contactnumber",
@@ -227,39 +244,24 @@ const NAMES: [&str; 67] = [
     "businessnumber",
     "campaignphone",
     "campaignphonenumber",
-    "campaignid",
     "campaignname",
-    "correlationid",
-    "callresultid",
-    "sessionid",
-    "name",
     "contactname",
     "customername",
-    "status",
     "result",
     "outcome",
-    "note",
     "reason",
     "failurereason",
-    "additionalinformation",
     "additionalinfo",
-    "laststepname",
-    "requests",
-    "flow",
     "duration",
     "durationseconds",
     "callduration",
     "durationsec",
-    "type",
     "calltype",
     "direction",
-    "from",
     "fromnumber",
     "sender",
-    "to",
     "tonumber",
     "recipient",
-    "message",
     "text",
     "body",
     "messagebody",
@@ -752,46 +754,56 @@ fn event_key(top: &Folded<'_>) -> Result<Option<EventKey>, &'static str> {
 fn content_key(raw: &str) -> EventKey {
     // Only elements without a usable id get here: they are read again, whole.
     let element: Value = serde_json::from_str(raw).expect("an element read once reads again as a Value");
-    let digest = Sha256::digest(canonical_json(&element).as_bytes());
+    let mut canonical = Vec::with_capacity(raw.len());
+    write_canonical(&element, &mut canonical);
+    let digest = Sha256::digest(&canonical);
     EventKey::parse(hex::encode(digest)).expect("a hex digest is a valid key")
 }
 
 /// Object keys sorted (by UTF-8 bytes) at every depth, no insignificant
 /// whitespace, strings escaped as serde_json escapes them. Sorted explicitly,
 /// so it holds even if some crate turns on serde_json's `preserve_order`.
+#[cfg(test)]
 pub(crate) fn canonical_json(value: &Value) -> String {
-    fn write(value: &Value, out: &mut String) {
-        match value {
-            Value::Object(map) => {
-                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-                out.push('{');
-                for (i, (k, v)) in entries.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&Value::from(k.as_str()).to_string());
-                    out.push(':');
-                    write(v, out);
-                }
-                out.push('}');
-            }
-            Value::Array(items) => {
-                out.push('[');
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write(v, out);
-                }
-                out.push(']');
-            }
-            scalar => out.push_str(&scalar.to_string()),
-        }
+    let mut out = Vec::new();
+    write_canonical(value, &mut out);
+    String::from_utf8(out).expect("JSON text is UTF-8")
+}
+
+/// [`canonical_json`] written into `out`: names and scalars straight from
+/// serde_json's compact writer (what `Value`'s `Display` prints, without a
+/// `String` and the formatting machinery for each; issue 6).
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    fn write<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, json: &T) {
+        serde_json::to_writer(out, json).expect("JSON writes to a Vec");
     }
-    let mut out = String::new();
-    write(value, &mut out);
-    out
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (name, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write(out, name.as_str());
+                out.push(b':');
+                write_canonical(v, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(b']');
+        }
+        scalar => write(out, scalar),
+    }
 }
 
 /// A timestamp as the provider may send it: RFC 3339 / ISO 8601 with a zone

@@ -101,59 +101,62 @@ pub const KNOWN_ON_CALL_TYPES: &[&str] = &[
     "in_call_event",
 ];
 
-/// Every member name Wavix's parser reads, each with a slot in [`Body`].
+/// Every member name Wavix's parser reads, each with a slot in [`Body`]:
+/// the names of the current payloads first, then the aliases of older doc
+/// versions and SDKs. [`NameIndex`] compares a member's name with the names
+/// of its length in this order, so the names sent today are found first.
 const NAMES: [&str; 51] = [
+    "from",
+    "to",
     "uuid",
+    "direction",
+    "event_type",
+    "event_time",
+    "call_started",
+    "call_answered",
+    "call_completed",
+    "machine_detected",
+    "tag",
+    "event_payload",
+    "disposition",
+    "date",
+    "charge",
+    "per_minute",
+    "duration",
+    "destination",
+    "forward_fee",
+    "sip_trunk",
+    "answered_by",
+    "parent_uuid",
+    "billsec",
     "id",
     "call_id",
     "call_uuid",
-    "event_type",
     "event",
-    "event_time",
     "event_timestamp",
     "timestamp",
-    "from",
     "caller",
     "from_number",
     "caller_id",
     "ani",
-    "to",
     "callee",
     "to_number",
     "called",
     "dnis",
-    "direction",
     "call_direction",
-    "call_started",
     "started_at",
     "start_time",
-    "call_answered",
     "answered_at",
     "answer_time",
-    "call_completed",
     "call_finished",
     "call_ended",
     "ended_at",
     "end_time",
-    "disposition",
     "call_disposition",
     "status",
-    "date",
     "call_date",
-    "billsec",
     "bill_sec",
     "billable_seconds",
-    "charge",
-    "per_minute",
-    "machine_detected",
-    "tag",
-    "event_payload",
-    "duration",
-    "forward_fee",
-    "destination",
-    "sip_trunk",
-    "answered_by",
-    "parent_uuid",
 ];
 const NAME_INDEX: NameIndex<{ NAMES.len() }> = NameIndex::new(&NAMES);
 const KINDS: [Kind; NAMES.len()] = {
@@ -256,6 +259,14 @@ impl Body<'_> {
         slots.iter().find_map(|&i| self.0.get(i).and_then(Scalar::text))
     }
 
+    /// Whole seconds of [`Body::field`]: a number is read without its text.
+    fn seconds(&self, slots: &[usize]) -> Option<u64> {
+        slots.iter().find_map(|&i| match self.0.get(i)? {
+            Scalar::Number(n) => Some(seconds_of_number(n)),
+            other => other.text().map(|text| seconds_of_text(&text)),
+        })?
+    }
+
     /// Whether any of `slots` is present at all (even as `null`).
     fn present(&self, slots: &[usize]) -> bool {
         slots.iter().any(|&i| self.0.get(i).is_some())
@@ -263,26 +274,24 @@ impl Body<'_> {
 }
 
 fn normalise(map: &Body<'_>, ctx: &ParseContext) -> Result<NormalisedEvent, Rejection> {
-    let raw_type = map.field(EVENT_TYPE);
-    let kind = match raw_type.as_deref().map(normalise_event_type) {
-        Some(t) if t == "post_call" || t == "postcall" => WavixKind::PostCall,
+    let normalised_type = map.field(EVENT_TYPE).as_deref().map(normalise_event_type);
+    let kind = match normalised_type.as_deref() {
+        Some("post_call" | "postcall") => WavixKind::PostCall,
         Some(_) => WavixKind::OnCall,
         None if POST_CALL_MARKERS.iter().any(|&i| map.0.get(i).and_then(Scalar::text).is_some()) => WavixKind::PostCall,
         None => WavixKind::OnCall,
     };
     let event_type = match kind {
-        WavixKind::PostCall => Some(POST_CALL.to_owned()),
-        WavixKind::OnCall => raw_type.as_deref().map(normalise_event_type),
+        WavixKind::PostCall => Some(POST_CALL),
+        WavixKind::OnCall => normalised_type.as_deref(),
     };
-    let rejected_type = event_type.clone();
-    let reject =
-        |reason: &'static str, detail: &str| Rejection::new(reason, detail).with_event_type(rejected_type.as_deref());
+    let reject = |reason: &'static str, detail: &str| Rejection::new(reason, detail).with_event_type(event_type);
 
     let uuid = call_uuid(map).map_err(|(reason, detail)| reject(reason, detail))?;
     let region = ctx.default_region;
     let mut attributes = Attributes::new();
     attributes.insert("kind", Value::from(kind.as_str()));
-    attributes.insert("uuid", Value::from(uuid.as_str()));
+    attributes.insert("uuid", Value::String(uuid.clone()));
     let direction = Direction::read(map);
     if let Some(d) = direction.as_attribute() {
         attributes.insert("direction", Value::from(d));
@@ -298,10 +307,11 @@ fn normalise(map: &Body<'_>, ctx: &ParseContext) -> Result<NormalisedEvent, Reje
             let raw_time = map.field(EVENT_TIME).ok_or_else(|| reject("missing_timestamp", "event_time is missing"))?;
             let at = parse_instant(&raw_time)
                 .ok_or_else(|| reject("invalid_timestamp", "event_time is not an ISO 8601 or epoch timestamp"))?;
-            let key = EventKey::join([uuid.as_str(), event_type.as_str(), key_time(at).as_str()])
+            let time = key_time(at);
+            let key = EventKey::join([uuid.as_str(), event_type, time.as_str()])
                 .map_err(|e| reject("invalid_event_key", &e.to_string()))?;
-            attributes.insert("event_time", Value::from(key_time(at)));
-            let answered = on_call_attributes(map, &event_type, &mut attributes);
+            attributes.insert("event_time", Value::String(time));
+            let answered = on_call_attributes(map, event_type, &mut attributes);
             (event_type, key, Some(at), answered)
         }
         WavixKind::PostCall => {
@@ -319,11 +329,11 @@ fn normalise(map: &Body<'_>, ctx: &ParseContext) -> Result<NormalisedEvent, Reje
             }
             let answered = post_call_attributes(map, &mut attributes);
             let ended = optional_time(map, CALL_COMPLETED);
-            (POST_CALL.to_owned(), key, date.or(ended), answered)
+            (POST_CALL, key, date.or(ended), answered)
         }
     };
 
-    if kind == WavixKind::OnCall && !KNOWN_ON_CALL_TYPES.contains(&event_type.as_str()) {
+    if kind == WavixKind::OnCall && !KNOWN_ON_CALL_TYPES.contains(&event_type) {
         attributes.insert("unknown_event_type", Value::from(true));
     }
     let missed = answered.map(|a| !a && direction == Direction::Inbound);
@@ -340,7 +350,7 @@ fn normalise(map: &Body<'_>, ctx: &ParseContext) -> Result<NormalisedEvent, Reje
             None => CallbackDecision::Unreachable { reason },
             Some(phone) => {
                 let mut context = Attributes::new();
-                context.insert("call_uuid", Value::from(uuid.as_str()));
+                context.insert("call_uuid", Value::String(uuid));
                 context.insert("source", Value::from(kind.as_str()));
                 for name in ["disposition", "status", "duration"] {
                     if let Some(v) = attributes.get(name) {
@@ -362,6 +372,7 @@ fn normalise(map: &Body<'_>, ctx: &ParseContext) -> Result<NormalisedEvent, Reje
         CallbackDecision::NotDue
     };
 
+    let event_type = event_type.to_owned();
     Ok(NormalisedEvent { provider: Provider::Wavix, event_key, event_type, occurred_at, attributes, callback })
 }
 
@@ -375,8 +386,15 @@ fn call_uuid(map: &Body<'_>) -> Result<String, (&'static str, &'static str)> {
 
 /// `CANCELED`, `call-setup`, ` Ringing ` → `cancelled`, `call_setup`, `ringing`.
 fn normalise_event_type(raw: &str) -> String {
-    let t = raw.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+    let t = snake_lower(crate::lenient::trim(raw));
     if t == "canceled" { "cancelled".into() } else { t }
+}
+
+/// ASCII lower case with `-` and ` ` as `_` (`No-Answer` → `no_answer`),
+/// copied once when there is nothing to replace (nearly always).
+fn snake_lower(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains(['-', ' ']) { lower.replace(['-', ' '], "_") } else { lower }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -388,15 +406,15 @@ enum Direction {
 }
 
 impl Direction {
+    /// Case-insensitive; only a direction we do not know is copied (lower case).
     fn read(map: &Body<'_>) -> Self {
-        match map.field(DIRECTION).map(|d| d.to_ascii_lowercase()) {
+        let is = |d: &str, names: [&str; 3]| names.iter().any(|n| d.eq_ignore_ascii_case(n));
+        match map.field(DIRECTION) {
             None => Direction::Unknown,
             Some(d) if is_sentinel(&d) => Direction::Unknown,
-            Some(d) => match d.as_str() {
-                "inbound" | "incoming" | "in" => Direction::Inbound,
-                "outbound" | "outgoing" | "out" => Direction::Outbound,
-                _ => Direction::Other(d),
-            },
+            Some(d) if is(&d, ["inbound", "incoming", "in"]) => Direction::Inbound,
+            Some(d) if is(&d, ["outbound", "outgoing", "out"]) => Direction::Outbound,
+            Some(d) => Direction::Other(d.to_ascii_lowercase()),
         }
     }
 
@@ -440,10 +458,12 @@ fn on_call_attributes(map: &Body<'_>, event_type: &str, attributes: &mut Attribu
 /// Post-call attributes; returns whether the call was answered, when the
 /// payload says so.
 fn post_call_attributes(map: &Body<'_>, attributes: &mut Attributes) -> Option<bool> {
-    let disposition = map.field(DISPOSITION).map(|d| d.to_ascii_lowercase().replace([' ', '-'], "_"));
-    put_text(attributes, "disposition", disposition.clone());
-    put_seconds(attributes, "duration", map.field(DURATION));
-    put_seconds(attributes, "billsec", map.field(BILLSEC));
+    let disposition = map.field(DISPOSITION).map(|d| snake_lower(&d));
+    // DESIGN.md: every disposition other than `answered` is a miss.
+    let answered_by_disposition = disposition.as_deref().filter(|d| !is_sentinel(d)).map(|d| d == "answered");
+    put_text(attributes, "disposition", disposition);
+    put_seconds(attributes, "duration", map.seconds(DURATION));
+    put_seconds(attributes, "billsec", map.seconds(BILLSEC));
     // Money stays text, exactly as sent: no float rounding.
     put_text(attributes, "charge", map.field(CHARGE));
     put_text(attributes, "per_minute", map.field(PER_MINUTE));
@@ -460,9 +480,8 @@ fn post_call_attributes(map: &Body<'_>, attributes: &mut Attributes) -> Option<b
 
     // As on-call: a non-blank answer time we cannot read still counts.
     let has_answer_time = answered_at.is_some() || map.field(CALL_ANSWERED).is_some_and(|s| !is_sentinel(&s));
-    match disposition.as_deref() {
-        // DESIGN.md: every disposition other than `answered` is a miss.
-        Some(d) if !is_sentinel(d) => Some(d == "answered"),
+    match answered_by_disposition {
+        Some(answered) => Some(answered),
         // No disposition: an answer time decides if the payload has the
         // field at all; otherwise we cannot tell.
         _ if has_answer_time => Some(true),
@@ -605,8 +624,13 @@ fn phone(raw: Option<&str>, region: PhoneRegion) -> Option<PhoneNumber> {
     };
     let international =
         (11..=15).contains(&user.len()) && !user.starts_with('0') && user.bytes().all(|b| b.is_ascii_digit());
-    let candidate = if international { ["+", user].concat() } else { user.to_owned() };
-    PhoneNumber::parse(&candidate, region).ok()
+    if !international {
+        return PhoneNumber::parse(user, region).ok();
+    }
+    // `+` and the digits, on the stack.
+    let mut plus = [b'+'; 16];
+    plus[1..=user.len()].copy_from_slice(user.as_bytes());
+    PhoneNumber::parse(std::str::from_utf8(&plus[..=user.len()]).ok()?, region).ok()
 }
 
 fn put_phone(attributes: &mut Attributes, name: &'static str, phone: Option<&PhoneNumber>) {
@@ -627,14 +651,25 @@ fn put_time(attributes: &mut Attributes, name: &'static str, at: Option<DateTime
     }
 }
 
-/// Whole seconds from `6`, `"6"` or `"6.0"`; anything else is left out.
-fn put_seconds(attributes: &mut Attributes, name: &'static str, value: Option<Cow<'_, str>>) {
-    let secs = value.and_then(|v| {
-        v.parse::<u64>().ok().or_else(|| v.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64))
-    });
+fn put_seconds(attributes: &mut Attributes, name: &'static str, secs: Option<u64>) {
     if let Some(s) = secs {
         attributes.insert(name, Value::from(s));
     }
+}
+
+/// Whole seconds from `6`, `"6"` or `"6.0"` (text as [`Scalar::text`] gives
+/// it); anything else is none.
+fn seconds_of_text(text: &str) -> Option<u64> {
+    text.parse::<u64>()
+        .ok()
+        .or_else(|| text.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64))
+}
+
+/// [`seconds_of_text`] of a JSON number's text, read from the number
+/// without printing it: the text of a `u64` parses back to it, and a float's
+/// shortest text to the same float; other integers are negative.
+fn seconds_of_number(n: &serde_json::Number) -> Option<u64> {
+    n.as_u64().or_else(|| n.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64))
 }
 
 #[cfg(test)]
@@ -1419,6 +1454,126 @@ mod tests {
         let (_, again) = recorded_body("post-call-inbound-missed-noanswer-redelivery");
 
         assert_eq!(event(&original).event_key, event(&again).event_key);
+    }
+
+    // ---- one-pass replacements, against the code they replace -----------
+
+    const HOSTILE_TEXT: &[&str] = &[
+        "",
+        " ",
+        "inbound",
+        "INBOUND",
+        " Incoming ",
+        "In",
+        "out",
+        "OutGoing",
+        "No-Answer",
+        "no answer",
+        "CANCELED",
+        "Call-Setup",
+        "post_call",
+        "Post-Call",
+        "POSTCALL",
+        "null",
+        "N/A",
+        "-",
+        "undefined",
+        "İnbound",
+        "ınbound",
+        "ÄBC-déf ghi",
+        "\u{a0}inbound\u{a0}",
+        "in\tbound",
+        "K-\u{212a}",
+        "a--b  c",
+    ];
+
+    #[test]
+    fn snake_lower_is_lower_case_then_dashes_and_spaces_replaced() {
+        for text in HOSTILE_TEXT {
+            assert_eq!(snake_lower(text), text.to_ascii_lowercase().replace(['-', ' '], "_"), "{text:?}");
+            let old = text.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+            let old = if old == "canceled" { "cancelled".to_owned() } else { old };
+            assert_eq!(normalise_event_type(text), old, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn direction_is_read_as_the_lower_case_copy_was() {
+        let old = |text: &str| -> Option<String> {
+            let d = text.trim().to_ascii_lowercase();
+            match d.as_str() {
+                _ if is_sentinel(&d) => None,
+                "inbound" | "incoming" | "in" => Some("inbound".into()),
+                "outbound" | "outgoing" | "out" => Some("outbound".into()),
+                _ => Some(d),
+            }
+        };
+        for text in HOSTILE_TEXT {
+            let e = event(&post_call(json!({ "direction": text })));
+            assert_eq!(attr(&e, "direction").and_then(Value::as_str), old(text).as_deref(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn seconds_of_a_number_are_those_of_its_text() {
+        let numbers = [
+            json!(0),
+            json!(6),
+            json!(-5),
+            json!(6.0),
+            json!(6.5),
+            json!(-0.0),
+            json!(-6.5),
+            json!(1e300),
+            json!(1.5e19),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(0.000001),
+        ];
+        for n in numbers {
+            let Value::Number(n) = n else { unreachable!() };
+            assert_eq!(seconds_of_number(&n), seconds_of_text(&n.to_string()), "{n}");
+        }
+        for (sent, want) in [(json!(7), Some(7)), (json!("7.9"), Some(7)), (json!(-1), None), (json!(" 8 "), Some(8))] {
+            let e = event(&post_call(json!({ "duration": sent })));
+            assert_eq!(attr(&e, "duration"), want.map(Value::from).as_ref(), "{sent}");
+        }
+    }
+
+    #[test]
+    fn phone_numbers_are_read_as_with_a_plus_copied_onto_the_heap() {
+        let old = |raw: &str| -> Option<PhoneNumber> {
+            let raw = raw.trim();
+            let user = match raw.split_once(':') {
+                Some((scheme, rest)) if ["sip", "sips", "tel"].contains(&scheme.to_ascii_lowercase().as_str()) => {
+                    rest.split(['@', ';']).next().unwrap_or(rest)
+                }
+                _ => raw,
+            };
+            let international =
+                (11..=15).contains(&user.len()) && !user.starts_with('0') && user.bytes().all(|b| b.is_ascii_digit());
+            let candidate = if international { ["+", user].concat() } else { user.to_owned() };
+            PhoneNumber::parse(&candidate, PhoneRegion::INDIA).ok()
+        };
+        for raw in [
+            "17653889567",
+            "33170363950",
+            "+18045961058",
+            "9876543210",
+            "09876543210",
+            "919876543210",
+            "123456789012345",
+            "1234567890123456",
+            "12345678901",
+            "sip:17653889567@sip.wavix.net",
+            "SIPS:33170363950;user=phone",
+            "tel:+14155550123",
+            "14155550١23",
+            "anonymous",
+            "",
+        ] {
+            assert_eq!(phone(Some(raw), PhoneRegion::INDIA), old(raw), "{raw:?}");
+        }
     }
 
     #[test]

@@ -255,6 +255,70 @@ fn canonical_json_sorts_keys_at_every_depth_and_drops_whitespace() {
     assert_eq!(text, r#"{"a":{"e":1.5,"z":true,"é":null},"b":[{"c":"x\"y","d":1}]}"#);
 }
 
+/// The canonical JSON as it was written before (a `String` per name and scalar).
+fn canonical_json_by_display(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                out.push('{');
+                for (i, (k, v)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::from(k.as_str()).to_string());
+                    out.push(':');
+                    write(v, out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(v, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
+#[test]
+fn canonical_json_is_written_as_by_value_display() {
+    let mut texts: Vec<String> = [
+        r#"{ "b": [ {"d": 1, "c": "x\"y"} ], "a": { "z": true, "é": null, "e": 1.5 } }"#,
+        r#"{"ctl": "\u0000\u001f\u007f\t\n\r\b\f", "esc": "\/\\ \ud83d\ude00 é \u2028\u2029", "": ""}"#,
+        r#"{"n": [0, -0, 1e300, -1.5e-7, 12345678901234567890, -9223372036854775808, 0.1, 2.0, 1E2]}"#,
+        r#"{"deep": [[[[{"b": {"a": [null, false, true, {}, []]}}]]]], "Z": 1, "a": 2, "_": 3, "ä": 4, "a\u0000": 5}"#,
+        r#"[1, "two", {"three": 3}]"#,
+        r#""text""#,
+        "42",
+        "null",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let dir = format!("{}/../../events/curious-thing", env!("CARGO_MANIFEST_DIR"));
+    for file in std::fs::read_dir(&dir).expect(&dir) {
+        let request: Value = serde_json::from_str(&std::fs::read_to_string(file.unwrap().path()).unwrap()).unwrap();
+        texts.extend(request["body"].as_str().map(str::to_owned));
+    }
+    let mut compared = 0;
+    for text in texts {
+        let Ok(value) = serde_json::from_str::<Value>(&text) else { continue };
+        assert_eq!(canonical_json(&value), canonical_json_by_display(&value), "{text}");
+        compared += 1;
+    }
+    assert!(compared >= 8 + 10, "every hostile text and the recorded bodies: {compared}");
+}
+
 #[test]
 fn a_numeric_id_is_the_key_as_text_and_a_uuid_id_is_lower_cased() {
     // Arrange

@@ -659,6 +659,8 @@ def main() -> int:
                          "Lambda where the function has its core to itself (moto's Python otherwise evicts its "
                          "caches between every call)")
     args = ap.parse_args()
+    if args.callgrind and not shutil.which("valgrind"):
+        ap.error("--callgrind needs valgrind (Debian/Ubuntu: apt-get install valgrind)")
     if args.pin:
         global PIN_CPU
         cpus = sorted(os.sched_getaffinity(0))

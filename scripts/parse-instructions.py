@@ -19,6 +19,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -81,6 +82,8 @@ def main() -> int:
     ap.add_argument("--json", default=None)
     ap.add_argument("--compare", default=None)
     args = ap.parse_args()
+    if not shutil.which("valgrind"):
+        sys.exit("valgrind not found: it counts the instructions (Debian/Ubuntu: apt-get install valgrind)")
 
     rows = measure(build(), args.n, args.filter)
     before = {}

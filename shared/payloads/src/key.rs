@@ -44,18 +44,14 @@ impl EventKey {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let parts = parts.into_iter();
         let mut joined = String::new();
-        let mut first = true;
         for part in parts {
             let part = crate::lenient::trim(part.as_ref());
             if part.is_empty() {
                 return Err(InvalidEventKey::Empty);
             }
-            if first {
-                joined.reserve_exact(part.len() + 48);
-                first = false;
-            } else {
+            // Every part is non-empty: an empty key means this is the first.
+            if !joined.is_empty() {
                 joined.push('#');
             }
             joined.push_str(part);

@@ -864,9 +864,6 @@ mod tests {
         }
     }
 
-    /// The `+` reading of bare digits is skipped when the region reading
-    /// took the region's own calling code off them: calling codes must be
-    /// prefix-free for the `+` reading to find that same code.
     /// The E.164 text of `+` and digits taken as it is equals the text
     /// written from the reading.
     #[test]
@@ -907,6 +904,9 @@ mod tests {
         }
     }
 
+    /// The `+` reading of bare digits is skipped when the region reading
+    /// took the region's own calling code off them: calling codes must be
+    /// prefix-free for the `+` reading to find that same code.
     #[test]
     fn calling_codes_are_prefix_free() {
         let texts: Vec<String> = CODES.iter().map(|&(c, _, _)| c.to_string()).collect();

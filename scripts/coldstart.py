@@ -30,7 +30,6 @@ Usage:
   python3 scripts/coldstart.py [--runs 3] [--warm 100] [--functions truecaller,...]
   python3 scripts/coldstart.py --callgrind --warm 50   # instructions per delivery
   python3 scripts/coldstart.py --breakdown             # + 1-call and no-call deliveries
-  MOTO_SERVER=instant python3 scripts/coldstart.py --breakdown   # canned answers at once
 
 Needs Python 3.11 and boto3 (comes with `pip install "moto[server]"`,
 which the script installs when moto_server is missing).
@@ -307,9 +306,7 @@ def ensure_moto() -> None:
 # moto behind a server that answers as AWS does (see scripts/moto_keepalive.py):
 # moto_server answers `Connection: close` and writes headers and body apart,
 # which would charge a TCP connect and an extra wake-up per AWS call to the
-# function. MOTO_SERVER=werkzeug measures with moto_server instead;
-# MOTO_SERVER=instant against scripts/experiments/instant_aws.py (canned
-# answers at once: the function's own CPU without the emulator's effect).
+# function. MOTO_SERVER=werkzeug measures with moto_server instead.
 MOTO_SERVER = os.environ.get("MOTO_SERVER", "keepalive")
 # --pin: the CPU the function runs on (moto and this script use the others).
 PIN_CPU: int | None = None
@@ -319,8 +316,6 @@ def start_moto() -> str:
     port = free_port()
     if MOTO_SERVER == "werkzeug":
         command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    elif MOTO_SERVER == "instant":
-        command = [sys.executable, str(ROOT / "scripts" / "experiments" / "instant_aws.py"), str(port)]
     else:
         command = [sys.executable, str(ROOT / "scripts" / "moto_keepalive.py"), "127.0.0.1", str(port)]
     child = subprocess.Popen(
@@ -351,10 +346,6 @@ def create_stack(endpoint: str) -> dict:
 
     global _stack_count
     _stack_count += 1
-    if MOTO_SERVER == "instant":
-        # Nothing to create; tokens inline (it has no SSM).
-        return {"table": "events", "queue_url": f"{endpoint}/123456789012/callbacks.fifo", "param": None, "sqs": None}
-
     kw = dict(endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
     ddb, sqs, ssm = boto3.client("dynamodb", **kw), boto3.client("sqs", **kw), boto3.client("ssm", **kw)
     table = f"events-coldstart-{os.getpid()}-{_stack_count}"
@@ -541,7 +532,7 @@ def run_once(
         "CALLBACK_QUEUE_URL": stack["queue_url"],
         "RUST_LOG": "info",
     }
-    if inline_tokens or stack["param"] is None:
+    if inline_tokens:
         env["WEBHOOK_TOKENS"] = TOKENS
     else:
         env["WEBHOOK_TOKENS_PARAM"] = stack["param"]
@@ -604,9 +595,8 @@ def run_once(
                 unauthorized = [json.loads(json.dumps(e).replace("dev-token-", "bad-token-")) for e in events[1:]]
                 duplicates = [events[-1]] * n_warm
                 result["breakdown"] = {"task (3 AWS calls)": series_summary(series)}
-                if MOTO_SERVER != "instant":  # it never answers "duplicate"
-                    result["breakdown"]["duplicate (1 AWS call)"] = series_summary(
-                        measure_series(api, child, function, duplicates, check_response, callgrind))
+                result["breakdown"]["duplicate (1 AWS call)"] = series_summary(
+                    measure_series(api, child, function, duplicates, check_response, callgrind))
                 result["breakdown"]["unauthorized (no AWS call)"] = series_summary(
                     measure_series(api, child, function, unauthorized, check_unauthorized, callgrind))
         result["peak_rss_kb"] = proc_status(child.pid, "VmHWM")

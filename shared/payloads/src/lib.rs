@@ -2,8 +2,8 @@
 //! normalisation of every delivery to [`NormalisedEvent`] and, where a
 //! callback is due, [`CallbackTask`].
 //!
-//! Pure: no I/O and no AWS SDK, so everything here is unit-testable and
-//! benchmarkable on its own.
+//! Pure: no I/O and no AWS SDK, so everything here is unit-testable on its
+//! own.
 
 pub mod campaign;
 pub mod delivery;

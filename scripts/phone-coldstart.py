@@ -9,7 +9,8 @@ the same run.
 It writes a throwaway crate under <target>/phone-coldstart/ (its own
 workspace; nothing is committed): a Lambda runtime loop with nothing but
 phone numbers in it. Per event it reads the two numbers of a Truecaller
-`cmb` body (a valid one and an invalid one, as recorded) to E.164 with the reader PHONE_READER names:
+`cmb` body (a valid one and an invalid one, as recorded) to E.164 with the
+reader PHONE_READER names:
 
   none    no reading at all: the harness's own floor
   ours    today's reader, `payloads::PhoneNumber::parse` (built without
@@ -21,7 +22,8 @@ phone numbers in it. Per event it reads the two numbers of a Truecaller
   lazy    the crate, the whole database loaded on the first parse
   region  the crate, lazily per region: a database of India's metadata only
           (one region's blob, built from the crate's XML with its own
-          loader), loaded on the first parse
+          loader), loaded on the first parse; E.164 written by hand, as
+          the crate's formatter loads the whole database whatever it is given
 
 The harness has no AWS SDK, so its init is only the reader's: today's
 function's init plus a variant's init is what that variant would cost the

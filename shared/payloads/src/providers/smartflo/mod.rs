@@ -15,7 +15,7 @@
 //! callback's `requested_at` rejects the event.
 //!
 //! The parts, each one job:
-//! - [`triggers`]: the trigger slugs and what they mean;
+//! - `triggers`: the trigger slugs and what they mean;
 //! - `body`: JSON, form and query decoding into fields;
 //! - `keys`: the spellings of every field read (**add a key spelling there**)
 //!   and the normalising of keys;

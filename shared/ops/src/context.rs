@@ -57,16 +57,20 @@ impl Ops {
     /// Region and credentials present: checked first, so a missing one is
     /// one clear line instead of a retried request failing later.
     pub async fn check_credentials(&self) -> Result<(), OpsError> {
-        use aws_credential_types_shim::ProvideCredentials as _;
+        use aws_credential_types::provider::ProvideCredentials as _;
         if self.sdk.region().is_none() {
             return Err(OpsError::NoRegion);
         }
         let Some(provider) = self.sdk.credentials_provider() else {
             return Err(OpsError::NoCredentials("no credentials provider configured".into()));
         };
-        provider.provide_credentials().await.map(|_| ()).map_err(|e| {
-            let text = aws_smithy_types::error::display::DisplayErrorContext(e).to_string();
-            OpsError::NoCredentials(text.split_whitespace().collect::<Vec<_>>().join(" "))
+        provider.provide_credentials().await.map(|_| ()).map_err(|e| match e {
+            aws_credential_types::provider::error::CredentialsError::CredentialsNotLoaded(_) => OpsError::NoCredentials(
+                "none found in the standard chain (environment, profile/SSO, web identity, container, instance \
+                 metadata): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+                    .into(),
+            ),
+            other => OpsError::NoCredentials(other.to_string()),
         })
     }
 
@@ -141,9 +145,4 @@ fn queue_missing(err: &GetQueueAttributesError) -> bool {
     use aws_sdk_sqs::error::ProvideErrorMetadata as _;
     matches!(err, GetQueueAttributesError::QueueDoesNotExist(_))
         || err.code().is_some_and(|code| code.contains("NonExistentQueue") || code.contains("QueueDoesNotExist"))
-}
-
-/// `ProvideCredentials` lives in aws-credential-types, re-exported by the SDK.
-mod aws_credential_types_shim {
-    pub use aws_sdk_dynamodb::config::ProvideCredentials;
 }

@@ -43,7 +43,7 @@ impl OpsError {
         OpsError::Aws { operation: operation.into(), cause }
     }
 
-    /// Exit status: 2 for usage and input errors (nothing was done), 3 for
+    /// Exit status: 2 for usage, input and setup errors (nothing was done), 3 for
     /// a refusal that --force may override, 1 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
@@ -51,7 +51,11 @@ impl OpsError {
             | OpsError::BadTime { .. }
             | OpsError::BadInput(_)
             | OpsError::UnknownKey(_)
-            | OpsError::UnknownTask(_) => 2,
+            | OpsError::UnknownTask(_)
+            | OpsError::NoRegion
+            | OpsError::NoCredentials(_)
+            | OpsError::NoSuchTable(_)
+            | OpsError::NoSuchQueue(_) => 2,
             OpsError::Refused(_) | OpsError::NeedsForce { .. } => 3,
             _ => 1,
         }

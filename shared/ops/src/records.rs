@@ -111,7 +111,9 @@ pub fn mask_phones(text: &str) -> String {
             j += 1;
         }
         let run: String = chars[i..j].iter().collect();
-        if run.chars().filter(char::is_ascii_digit).count() >= 7 {
+        // A run joined to a `.` is a decimal or a call id, not a number.
+        let dotted = (i > 0 && chars[i - 1] == '.') || chars.get(j) == Some(&'.');
+        if !dotted && run.chars().filter(char::is_ascii_digit).count() >= 7 {
             out.push_str(&payloads::phone::mask(&run));
         } else {
             out.push_str(&run);
@@ -225,5 +227,6 @@ mod tests {
         assert_eq!(mask_phones("call +911234567890 now"), "call +91*******890 now");
         assert_eq!(mask_phones("98765 43210"), "98*****210");
         assert_eq!(mask_phones("2025-08-02T06:30:00Z, 42 items"), "2025-08-02T06:30:00Z, 42 items");
+        assert_eq!(mask_phones("call-hangup-missed#1754036781.4471935"), "call-hangup-missed#1754036781.4471935");
     }
 }

@@ -91,9 +91,7 @@ pub fn judge(message: &QueuedMessage, record: Option<&Record>, now: DateTime<Utc
         );
     }
     match stored_time(record.text("redriven_at")) {
-        None => {
-            (Verdict::FirstRedrive, format!("received {} time(s) by the consumer", message.receive_count.unwrap_or(0)))
-        }
+        None => (Verdict::FirstRedrive, "not redriven before".into()),
         Some(at) if now - at < RESEND_WINDOW => {
             (Verdict::Resume, format!("redriven {} (interrupted run): SQS drops a repeat", ago(at, now)))
         }

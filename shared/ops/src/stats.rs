@@ -88,7 +88,7 @@ pub async fn run(
         *row.entry(column).or_default() += 1;
     }
     let report = json!({
-        "since": since.map(|s| s.to_rfc3339()),
+        "since": since.map(|s| s.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         "table": table_name,
         "providers": counts.iter().map(|(p, row)| (p.clone(), json!(COLUMNS.iter().map(|c| (c.to_string(), row.get(c).copied().unwrap_or(0))).collect::<BTreeMap<_, _>>()))).collect::<BTreeMap<_, _>>(),
         "rejected_by_reason": reasons.iter().map(|((p, r), n)| json!({"provider": p, "reason": r, "count": n})).collect::<Vec<_>>(),
@@ -106,7 +106,9 @@ pub async fn run(
         }
         let mut text = format!(
             "{table_name}{}\n{t}\n",
-            since.map(|s| format!(", received since {}", s.to_rfc3339())).unwrap_or_default()
+            since
+                .map(|s| format!(", received since {}", s.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+                .unwrap_or_default()
         );
         if !reasons.is_empty() {
             let mut r = table(&["provider", "rejected by reason", "count"]);

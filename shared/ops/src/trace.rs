@@ -97,6 +97,21 @@ pub fn logs_query(event_key: Option<&str>, task_id: Option<&str>) -> String {
     )
 }
 
+/// The log lines of a rejected delivery: same provider and reason, around
+/// the time it was received.
+fn rejected_logs_query(record: &Record) -> String {
+    let quote = |s: &str| s.replace('"', "\\\"");
+    let around = record
+        .received_at()
+        .map(|at| format!("\n(time range: {} ± 1 min)", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+        .unwrap_or_default();
+    format!(
+        "fields @timestamp, provider, event_type, outcome, status, reason, request_id, @message\n| filter provider = \"{}\" and outcome = \"Rejected\" and reason like \"{}\"\n| sort @timestamp asc\n| limit 200{around}",
+        quote(record.text("provider").unwrap_or_default()),
+        quote(record.text("reason").unwrap_or_default()),
+    )
+}
+
 /// The task's state as on-call reads it.
 pub fn task_state(record: &Record, now: DateTime<Utc>) -> &'static str {
     match record.status() {
@@ -183,7 +198,12 @@ pub async fn run(
         ("cancelled", _) => "cancelled by an operator: never sent",
         _ => "no task",
     };
-    let log_query = logs_query(record.text("event_key"), task_id.as_deref());
+    let log_query = match record.status() {
+        // A rejected event's log line has no key: its provider and reason,
+        // in the minute it arrived (set the query's time range to it).
+        Some(RecordStatus::Rejected) => rejected_logs_query(&record),
+        _ => logs_query(record.text("event_key"), task_id.as_deref()),
+    };
     let report = json!({
         "record": {
             "pk": pk,

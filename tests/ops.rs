@@ -627,3 +627,48 @@ async fn without_by_the_operator_is_the_callers_aws_identity() {
     assert_eq!(run.code, 0, "{}", run.err);
     assert!(stack.item(HAPPY_PK).await.unwrap()["resolved_by"].as_str().unwrap().starts_with("arn:aws:"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redrive_interrupted_between_the_send_and_the_delete_finishes_on_rerun_with_the_task_queued_once() {
+    let stack = Stack::new().await;
+    let dlq = create_dlq(&stack).await;
+    deliver(&stack.pipeline(Truecaller), fixture(HAPPY)).await;
+    let original = dead_letter_happy_task(&stack, &dlq).await;
+    set_attribute(
+        &stack,
+        HAPPY_PK,
+        "enqueued_at",
+        AttributeValue::S((Utc::now() - TimeDelta::minutes(20)).to_rfc3339()),
+    )
+    .await;
+    // The interrupted run: stamped the record and sent the copy a minute
+    // ago, then died before deleting it from the DLQ.
+    set_attribute(
+        &stack,
+        HAPPY_PK,
+        "redriven_at",
+        AttributeValue::S((Utc::now() - TimeDelta::minutes(1)).to_rfc3339()),
+    )
+    .await;
+    set_attribute(&stack, HAPPY_PK, "redrive_count", AttributeValue::N("1".into())).await;
+    let mut body = original.clone();
+    body.as_object_mut().unwrap().retain(|k, _| !k.starts_with('_'));
+    stack
+        .sqs
+        .send_message()
+        .queue_url(&stack.queue_url)
+        .message_body(serde_json::to_string(&body).unwrap())
+        .message_group_id(original["_group"].as_str().unwrap())
+        .message_deduplication_id(original["_dedup"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+
+    let rerun = ops(&stack, Some(&dlq), &["--output", "json", "redrive"]).await;
+
+    assert_eq!(rerun.code, 0, "{}{}", rerun.out, rerun.err);
+    assert_eq!(rerun.json()["messages"][0]["verdict"], "resume");
+    assert_eq!(dlq_count(&stack, &dlq).await, 0);
+    assert_eq!(stack.messages().await.len(), 1, "SQS dropped the repeat inside its window");
+    assert_eq!(stack.item(HAPPY_PK).await.unwrap()["redrive_count"], 1);
+}

@@ -672,3 +672,32 @@ async fn a_redrive_interrupted_between_the_send_and_the_delete_finishes_on_rerun
     assert_eq!(stack.messages().await.len(), 1, "SQS dropped the repeat inside its window");
     assert_eq!(stack.item(HAPPY_PK).await.unwrap()["redrive_count"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trace_of_a_record_pointing_at_another_records_task_shows_the_owners_task_state() {
+    let stack = Stack::new().await;
+    deliver(&stack.pipeline(Truecaller), fixture(HAPPY)).await;
+    let task_id = stack.item(HAPPY_PK).await.unwrap()["task_id"].as_str().unwrap().to_owned();
+    // A record that joined the happy-flow event's task (as a later version
+    // may write them): the task id, none of the task's state.
+    let joined = "truecaller#joined-example";
+    stack
+        .dynamo
+        .put_item()
+        .table_name(&stack.table)
+        .item("pk", AttributeValue::S(joined.into()))
+        .item("provider", AttributeValue::S("truecaller".into()))
+        .item("status", AttributeValue::S("stored".into()))
+        .item("task_id", AttributeValue::S(task_id.clone()))
+        .send()
+        .await
+        .unwrap();
+
+    let run = ops(&stack, None, &["--output", "json", "trace", joined]).await;
+
+    assert_eq!(run.code, 0, "{}", run.err);
+    let task = &run.json()["task"];
+    assert_eq!(task["owner"], HAPPY_PK);
+    assert_eq!(task["state"], "enqueued");
+    assert_eq!(run.json()["record"]["phone"], "+91*******890");
+}

@@ -65,11 +65,13 @@ impl Ops {
             return Err(OpsError::NoCredentials("no credentials provider configured".into()));
         };
         provider.provide_credentials().await.map(|_| ()).map_err(|e| match e {
-            aws_credential_types::provider::error::CredentialsError::CredentialsNotLoaded(_) => OpsError::NoCredentials(
-                "none found in the standard chain (environment, profile/SSO, web identity, container, instance \
+            aws_credential_types::provider::error::CredentialsError::CredentialsNotLoaded(_) => {
+                OpsError::NoCredentials(
+                    "none found in the standard chain (environment, profile/SSO, web identity, container, instance \
                  metadata): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-                    .into(),
-            ),
+                        .into(),
+                )
+            }
             other => OpsError::NoCredentials(other.to_string()),
         })
     }

@@ -151,7 +151,17 @@ pub async fn run(
         records::scan(&ops.dynamo, &table_name, &filter, err).await?
     };
 
-    let task = record.task_json();
+    // A record that points at a task it does not own (a later version may
+    // add records that join another event's task): the task's state is on
+    // the record that owns it.
+    let owner = match record.text("task_id") {
+        Some(id) if !record.0.contains_key("task") => {
+            records::find_task_owner(&ops.dynamo, &table_name, id, err).await?
+        }
+        _ => None,
+    };
+    let task_record = owner.as_ref().unwrap_or(&record);
+    let task = task_record.task_json();
     let task_id = record.text("task_id").map(str::to_owned);
     let phone = task.as_ref().and_then(|t| t.get("phone")).and_then(Value::as_str).map(payloads::phone::mask);
     let alternate =
@@ -187,7 +197,8 @@ pub async fn run(
         .map(|(k, v)| (k.clone(), masked_value(v)))
         .collect();
     let text = |name: &str| record.text(name).map(str::to_owned);
-    let state = task_state(&record, now);
+    let ttext = |name: &str| task_record.text(name).map(str::to_owned);
+    let state = task_state(task_record, now);
     let on_queue = match (state, in_dlq) {
         (_, Some(true)) => "in the dead-letter queue",
         ("enqueued", _) => "sent to the callback queue (taken by the dialer unless still listed in its depth)",
@@ -231,18 +242,19 @@ pub async fn run(
         })).collect::<Vec<_>>(),
         "task": task_id.as_ref().map(|id| json!({
             "task_id": id,
+            "owner": owner.as_ref().map(|o| o.pk()),
             "state": state,
             "reason": task.as_ref().and_then(|t| t.get("reason")).cloned(),
             "window": task.as_ref().and_then(|t| t.get("window")).cloned(),
-            "send_attempted_at": record.send_attempted_at().map(|at| at.to_rfc3339()),
-            "enqueued_at": text("enqueued_at"),
-            "resolution": text("resolution"),
-            "resolved_by": text("resolved_by"),
-            "resolved_at": text("resolved_at"),
-            "resolution_reason": text("resolution_reason"),
-            "redriven_at": text("redriven_at"),
-            "redriven_by": text("redriven_by"),
-            "redrive_count": record.number("redrive_count"),
+            "send_attempted_at": task_record.send_attempted_at().map(|at| at.to_rfc3339()),
+            "enqueued_at": ttext("enqueued_at"),
+            "resolution": ttext("resolution"),
+            "resolved_by": ttext("resolved_by"),
+            "resolved_at": ttext("resolved_at"),
+            "resolution_reason": ttext("resolution_reason"),
+            "redriven_at": ttext("redriven_at"),
+            "redriven_by": ttext("redriven_by"),
+            "redrive_count": task_record.number("redrive_count"),
             "where": on_queue,
             "in_dlq": in_dlq,
         })),
@@ -313,34 +325,41 @@ pub async fn run(
             text_out.push_str(&format!("conflicts ({})\n{t}\n", conflicts.len()));
         }
         if let Some(id) = &task_id {
+            let twhen = |name: &str| {
+                task_record.text(name).map(|t| match stored_time(Some(t)) {
+                    Some(at) => format!("{t} ({})", ago(at, now)),
+                    None => t.to_owned(),
+                })
+            };
             let rows = vec![
                 ("task id", Some(id.clone())),
+                ("owned by", owner.as_ref().map(|o| o.pk().to_owned())),
                 ("state", Some(state.to_owned())),
                 ("reason", task.as_ref().and_then(|t| t.get("reason")).and_then(Value::as_str).map(str::to_owned)),
                 ("window", task.as_ref().and_then(|t| t.get("window")).filter(|w| !w.is_null()).map(Value::to_string)),
                 (
                     "last send attempt",
-                    record.send_attempted_at().map(|at| format!("{} ({})", at.to_rfc3339(), ago(at, now))),
+                    task_record.send_attempted_at().map(|at| format!("{} ({})", at.to_rfc3339(), ago(at, now))),
                 ),
-                ("enqueued", when("enqueued_at")),
+                ("enqueued", twhen("enqueued_at")),
                 (
                     "resolution",
-                    text("resolution").map(|r| {
+                    ttext("resolution").map(|r| {
                         format!(
                             "{r} by {} at {}: {}",
-                            record.text("resolved_by").unwrap_or("?"),
-                            record.text("resolved_at").unwrap_or("?"),
-                            record.text("resolution_reason").unwrap_or("")
+                            task_record.text("resolved_by").unwrap_or("?"),
+                            task_record.text("resolved_at").unwrap_or("?"),
+                            task_record.text("resolution_reason").unwrap_or("")
                         )
                     }),
                 ),
                 (
                     "redriven",
-                    text("redriven_at").map(|r| {
+                    ttext("redriven_at").map(|r| {
                         format!(
                             "{r} by {} ({} time(s))",
-                            record.text("redriven_by").unwrap_or("?"),
-                            record.number("redrive_count").unwrap_or(1)
+                            task_record.text("redriven_by").unwrap_or("?"),
+                            task_record.number("redrive_count").unwrap_or(1)
                         )
                     }),
                 ),

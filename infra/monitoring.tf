@@ -325,7 +325,7 @@ resource "aws_cloudwatch_query_definition" "auth_failures_by_ip" {
 
 resource "aws_cloudwatch_metric_alarm" "tasks_stuck" {
   alarm_name          = "${var.name_prefix}-callback-tasks-stuck"
-  alarm_description   = "A callback task stayed task_pending past SQS FIFO's 5-minute deduplication window, so it is not re-sent automatically (it might already be on the queue). Follow the event key with the saved query, check the dialer for its task_id, then send it or mark it enqueued. See infra/README.md, runbook."
+  alarm_description   = "A callback task stayed task_pending past SQS FIFO's 5-minute deduplication window, so it is not re-sent automatically (it might already be on the queue). Check the dialer for its task_id, then webhook-ops resolve <task id> --send or --cancel --reason TEXT. See infra/README.md, runbook."
   namespace           = local.metrics_namespace
   metric_name         = "TasksStuck"
   dimensions          = { Provider = "reconciler" }

@@ -61,3 +61,24 @@ output "alarm_topic_arn" {
   description = "SNS topic all alarms notify; subscribe on-call tooling to it."
   value       = aws_sns_topic.alarms.arn
 }
+
+output "operator_policy_arn" {
+  description = "Managed policy with exactly what the on-call CLI webhook-ops needs (infra/operator.tf)."
+  value       = aws_iam_policy.operator.arn
+}
+
+output "operator_role_arn" {
+  description = "Role on-call assumes (with MFA) to run webhook-ops; null unless operator_trusted_principals is set."
+  value       = length(aws_iam_role.operator) > 0 ? aws_iam_role.operator[0].arn : null
+}
+
+output "webhook_ops_env" {
+  description = "Environment for webhook-ops against this stack (export these, then run webhook-ops trace/stats/...)."
+  value = {
+    EVENTS_TABLE       = aws_dynamodb_table.events.name
+    CALLBACK_QUEUE_URL = aws_sqs_queue.callback.url
+    CALLBACK_DLQ_URL   = aws_sqs_queue.callback_dlq.url
+    CAMPAIGN_DLQ_URL   = aws_sqs_queue.campaign_dlq.url
+    AWS_REGION         = local.region
+  }
+}

@@ -207,3 +207,9 @@ variable "campaign_templates_json" {
   type        = string
   default     = "{}"
 }
+
+variable "operator_trusted_principals" {
+  description = "IAM principals (ARNs of users, roles or the account root) allowed to assume the on-call role <prefix>-webhook-ops, with MFA. Empty (default): no role is created; attach the operator_policy_arn output to your on-call group or SSO permission set instead."
+  type        = list(string)
+  default     = []
+}

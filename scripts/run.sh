@@ -234,7 +234,7 @@ fi
 LOG_ON_FAILURE="$RUN_DIR/build.log"
 build_args=()
 for f in "${FUNCTIONS[@]}"; do build_args+=(--bin "$f"); done
-[[ -z "$LOAD" ]] && build_args+=(--bin truecaller-campaign)
+[[ -z "$LOAD" ]] && build_args+=(--bin truecaller-campaign --bin webhook-ops)
 t0=$SECONDS
 start_bg "$RUN_DIR/build.log" cargo build "${build_args[@]}"   # own session: Ctrl-C stops it too
 build_pid=$BG_PID
@@ -350,6 +350,21 @@ target_dir="$(cargo metadata --format-version 1 --no-deps | "$PY" -c 'import jso
     --standin-log "$RUN_DIR/standin.jsonl" || campaign_rc=$?
 LOG_ON_FAILURE=""
 [[ $campaign_rc -eq 0 ]] || die "truecaller-campaign: not exactly one valid push per callback task, or an invalid template was not refused (see above)"
+
+# --------------------------------------------------------------- 7. on call
+step "webhook-ops, the on-call CLI: stats, then the trace of a task the replay queued"
+ops_env=(env AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=ap-south-1
+    AWS_EC2_METADATA_DISABLED=true AWS_ENDPOINT_URL="$MOTO_URL" EVENTS_TABLE=webhook-events
+    CALLBACK_QUEUE_URL="$QUEUE_URL" CAMPAIGN_DLQ_URL="$DLQ_URL")
+info "webhook-ops stats"
+"${ops_env[@]}" "$target_dir/debug/webhook-ops" stats || die "webhook-ops stats failed"
+ops_task="$("$PY" -c 'import json, sys
+for line in open(sys.argv[1]):
+    print(json.loads(line)["task_id"]); break' "$RUN_DIR/tasks.jsonl" 2>/dev/null || true)"
+if [[ -n "$ops_task" ]]; then
+    info "webhook-ops trace $ops_task"
+    "${ops_env[@]}" "$target_dir/debug/webhook-ops" trace "$ops_task" || die "webhook-ops trace failed"
+fi
 
 step "done in $((SECONDS - STARTED_AT))s"
 if [[ $KEEP == 1 ]]; then

@@ -337,6 +337,9 @@ impl<S: EventStore, Q: TaskQueue> Pipeline<S, Q> {
                         return slot;
                     }
                 }
+                // Only a pending task is sent again: `task_enqueued` is on
+                // the queue, `task_cancelled` was an operator's decision
+                // (webhook-ops resolve --cancel) and is never sent.
                 if existing.status == Some(RecordStatus::TaskPending)
                     && let Some(task) = existing.task
                 {

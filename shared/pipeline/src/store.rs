@@ -27,6 +27,9 @@ pub enum RecordStatus {
     Stored,
     TaskPending,
     TaskEnqueued,
+    /// An operator cancelled a stuck task (`webhook-ops resolve --cancel`):
+    /// never sent, left alone by redeliveries, the reconciler and the alarm.
+    TaskCancelled,
     Rejected,
 }
 
@@ -36,12 +39,15 @@ impl RecordStatus {
             RecordStatus::Stored => "stored",
             RecordStatus::TaskPending => "task_pending",
             RecordStatus::TaskEnqueued => "task_enqueued",
+            RecordStatus::TaskCancelled => "task_cancelled",
             RecordStatus::Rejected => "rejected",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Stored, Self::TaskPending, Self::TaskEnqueued, Self::Rejected].into_iter().find(|v| v.as_str() == s)
+        [Self::Stored, Self::TaskPending, Self::TaskEnqueued, Self::TaskCancelled, Self::Rejected]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 }
 

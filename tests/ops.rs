@@ -127,6 +127,23 @@ async fn dead_letter_happy_task(stack: &Stack, dlq: &str) -> Value {
     message
 }
 
+/// A stack whose happy-flow task was enqueued 20 minutes ago (past SQS's
+/// 5-minute deduplication window) and then dead-lettered; the task as queued.
+async fn happy_task_dead_lettered_past_the_fifo_window() -> (Stack, String, Value) {
+    let stack = Stack::new().await;
+    let dlq = create_dlq(&stack).await;
+    deliver(&stack.pipeline(Truecaller), fixture(HAPPY)).await;
+    let original = dead_letter_happy_task(&stack, &dlq).await;
+    set_attribute(
+        &stack,
+        HAPPY_PK,
+        "enqueued_at",
+        AttributeValue::S((Utc::now() - TimeDelta::minutes(20)).to_rfc3339()),
+    )
+    .await;
+    (stack, dlq, original)
+}
+
 async fn dlq_count(stack: &Stack, dlq: &str) -> usize {
     let output = stack
         .sqs
@@ -365,17 +382,7 @@ async fn replay_of_a_rejected_smartflo_record_uses_its_trigger() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redrive_moves_a_dead_lettered_task_back_with_its_group_and_deduplication_id() {
-    let stack = Stack::new().await;
-    let dlq = create_dlq(&stack).await;
-    deliver(&stack.pipeline(Truecaller), fixture(HAPPY)).await;
-    let original = dead_letter_happy_task(&stack, &dlq).await;
-    set_attribute(
-        &stack,
-        HAPPY_PK,
-        "enqueued_at",
-        AttributeValue::S((Utc::now() - TimeDelta::minutes(20)).to_rfc3339()),
-    )
-    .await;
+    let (stack, dlq, original) = happy_task_dead_lettered_past_the_fifo_window().await;
 
     let run = ops(&stack, Some(&dlq), &["--output", "json", "redrive"]).await;
 
@@ -630,17 +637,7 @@ async fn without_by_the_operator_is_the_callers_aws_identity() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_redrive_interrupted_between_the_send_and_the_delete_finishes_on_rerun_with_the_task_queued_once() {
-    let stack = Stack::new().await;
-    let dlq = create_dlq(&stack).await;
-    deliver(&stack.pipeline(Truecaller), fixture(HAPPY)).await;
-    let original = dead_letter_happy_task(&stack, &dlq).await;
-    set_attribute(
-        &stack,
-        HAPPY_PK,
-        "enqueued_at",
-        AttributeValue::S((Utc::now() - TimeDelta::minutes(20)).to_rfc3339()),
-    )
-    .await;
+    let (stack, dlq, original) = happy_task_dead_lettered_past_the_fifo_window().await;
     // The interrupted run: stamped the record and sent the copy a minute
     // ago, then died before deleting it from the DLQ.
     set_attribute(
